@@ -1,0 +1,102 @@
+"""listserver: lead capture and mailing lists with double opt-in."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask, g, request
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from listserver.settings import Settings
+
+LANGUAGES = ("en",)
+
+
+def resource_dir(name: str) -> Path:
+    """templates/ and migrations/: inside the package when installed, beside it in a checkout."""
+    packaged = Path(__file__).parent / name
+    return packaged if packaged.is_dir() else Path(__file__).parent.parent / name
+
+
+def create_app(config: Settings | dict | None = None) -> Flask:
+    """Build the app: settings, extensions, blueprints, error handlers, commands."""
+    app = Flask(__name__, instance_relative_config=True, template_folder=str(resource_dir("templates")))
+    settings = _load_settings(app, config)
+    register_settings(app, settings)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_tasks(app)
+    return app
+
+
+def _load_settings(app: Flask, config: Settings | dict | None) -> Settings:
+    if isinstance(config, Settings):
+        return config.completed()
+    settings = Settings.from_env(instance_path=app.instance_path)
+    return settings.replace(**config).completed() if config else settings
+
+
+def register_settings(app: Flask, settings: Settings) -> None:
+    app.config.update(
+        SETTINGS=settings,
+        SECRET_KEY=settings.secret_keys[0],
+        SECRET_KEY_FALLBACKS=list(settings.secret_keys[1:]),
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        MAX_FORM_MEMORY_SIZE=settings.max_body_bytes,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.base_url.startswith("https://"),
+        WTF_CSRF_TIME_LIMIT=None,
+        RATELIMIT_STORAGE_URI=settings.redis_url or "memory://",
+        RATELIMIT_STORAGE_OPTIONS={"socket_connect_timeout": 0.5, "socket_timeout": 0.5} if settings.redis_url else {},
+        RATELIMIT_SWALLOW_ERRORS=True,
+        RATELIMIT_HEADERS_ENABLED=True,
+    )
+    if settings.proxy_hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops,
+                                x_host=settings.proxy_hops)
+    Path(settings.instance_path).mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _select_locale() -> str:
+    form_language = g.get("form_language")
+    if form_language in LANGUAGES:
+        return form_language
+    return request.accept_languages.best_match(LANGUAGES) or "en"
+
+
+def register_extensions(app: Flask) -> None:
+    from listserver.extensions import babel, csrf, db, limiter
+
+    db.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale,
+                   default_translation_directories=str(Path(__file__).parent / "translations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from listserver.extensions import csrf
+    from listserver.web import admin, api, public, subscriber
+
+    # Public endpoints are reached from other sites and from emails: their signed tokens and
+    # render stamps do the work CSRF tokens do for the console. The API takes bearer tokens.
+    for blueprint in (public.bp, subscriber.bp, api.bp):
+        csrf.exempt(blueprint)
+        app.register_blueprint(blueprint)
+    app.register_blueprint(admin.bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from listserver.web import errors
+
+    errors.init_app(app)
+
+
+def register_tasks(app: Flask) -> None:
+    from listserver import tasks
+
+    tasks.init_app(app)

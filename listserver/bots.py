@@ -1,0 +1,74 @@
+"""Bot defences for public forms: signed render stamps, a honeypot, rate limits."""
+
+from __future__ import annotations
+
+import enum
+import logging
+
+from limits import parse_many
+from limits.storage import storage_from_string
+from limits.strategies import FixedWindowRateLimiter
+
+from listserver.settings import Settings
+from listserver.tokens import Purpose, Signer, TokenExpired, TokenInvalid
+
+log = logging.getLogger(__name__)
+
+HONEYPOT_FIELD = "_hp"
+STAMP_FIELD = "_ts"
+
+
+class Verdict(enum.StrEnum):
+    HUMAN = "human"
+    HONEYPOT = "honeypot"
+    TOO_FAST = "too_fast"
+    TOO_OLD = "too_old"
+    NO_STAMP = "no_stamp"
+    RATE_LIMITED = "rate_limited"
+
+
+class Guard:
+    """Decides whether a submission looks human; shared by the hosted form and the API."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.signer = Signer(settings)
+        uri = f"{settings.redis_url}" if settings.redis_url else "memory://"
+        options = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5} if settings.redis_url else {}
+        self.limiter = FixedWindowRateLimiter(storage_from_string(uri, **options))
+        self.ip_limits = parse_many(settings.ratelimit_ip)
+        self.address_limits = parse_many(settings.ratelimit_address)
+
+    def stamp(self, slug: str) -> str:
+        """A token proving when the form was rendered, and for which form."""
+        return self.signer.sign(Purpose.FORM_RENDER, {"f": slug})
+
+    def check(self, slug: str, answers: dict, ip: str | None) -> Verdict:
+        if answers.get(HONEYPOT_FIELD):
+            return Verdict.HONEYPOT
+        token = answers.get(STAMP_FIELD)
+        if not isinstance(token, str) or not token:
+            return Verdict.NO_STAMP
+        try:
+            payload, age = self.signer.load_with_age(Purpose.FORM_RENDER, token)
+        except TokenExpired:
+            return Verdict.TOO_OLD
+        except TokenInvalid:
+            return Verdict.NO_STAMP
+        if payload.get("f") != slug:
+            return Verdict.NO_STAMP
+        if age < self.settings.form_min_seconds:
+            return Verdict.TOO_FAST
+        if ip and not self._hit(self.ip_limits, "ip", ip):
+            return Verdict.RATE_LIMITED
+        return Verdict.HUMAN
+
+    def allow_address(self, email_key: str) -> bool:
+        return self._hit(self.address_limits, "address", email_key)
+
+    def _hit(self, items, scope: str, identity: str) -> bool:
+        try:
+            return all(self.limiter.hit(item, "listserver", scope, identity) for item in items)
+        except Exception as exc:  # noqa: BLE001 - a rate-limit store outage must not lose sign-ups
+            log.warning("rate limit store unavailable (%s); allowing the request", type(exc).__name__)
+            return True

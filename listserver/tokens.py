@@ -1,0 +1,85 @@
+"""Signed, purpose-bound, expiring tokens for public links and form render stamps."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from dataclasses import dataclass
+
+from itsdangerous import BadData, BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from listserver.settings import Settings
+
+
+class Purpose(enum.StrEnum):
+    """Each purpose signs with its own salt, so a token for one cannot be used for another."""
+
+    CONFIRM = "listserver.confirm.v1"
+    PREFERENCES = "listserver.preferences.v1"
+    UNSUBSCRIBE = "listserver.unsubscribe.v1"
+    FORM_RENDER = "listserver.form-render.v1"
+    DATA_EXPORT = "listserver.data-export.v1"
+    ERASE = "listserver.erase.v1"
+
+
+class TokenInvalid(Exception):
+    """Tampered, malformed or signed for another purpose."""
+
+
+class TokenExpired(Exception):
+    """Genuine but too old; `payload` is what it carried, for offering a fresh link."""
+
+    def __init__(self, payload: dict):
+        super().__init__("token expired")
+        self.payload = payload
+
+
+@dataclass(frozen=True)
+class Signer:
+    settings: Settings
+
+    def _serializer(self, purpose: Purpose) -> URLSafeTimedSerializer:
+        # itsdangerous signs with the last key of the list; our setting lists the newest first.
+        keys = list(reversed(self.settings.secret_keys))
+        return URLSafeTimedSerializer(keys, salt=purpose.value)
+
+    def max_age(self, purpose: Purpose) -> int:
+        s = self.settings
+        return {
+            Purpose.CONFIRM: s.confirm_token_days * 86400,
+            Purpose.PREFERENCES: s.preferences_token_days * 86400,
+            Purpose.UNSUBSCRIBE: s.preferences_token_days * 86400,
+            Purpose.FORM_RENDER: int(s.form_max_age_hours * 3600),
+            # Data rights links do their work once and soon: a day is plenty.
+            Purpose.DATA_EXPORT: 86400,
+            Purpose.ERASE: 86400,
+        }[purpose]
+
+    def sign(self, purpose: Purpose, payload: dict) -> str:
+        return self._serializer(purpose).dumps(payload)
+
+    def load(self, purpose: Purpose, token: str) -> dict:
+        """The payload of a valid token, or TokenInvalid / TokenExpired."""
+        return self.load_with_age(purpose, token)[0]
+
+    def load_with_age(self, purpose: Purpose, token: str) -> tuple[dict, float]:
+        """Like `load`, and how many seconds ago the token was signed."""
+        serializer = self._serializer(purpose)
+        try:
+            payload, signed_at = serializer.loads(token, max_age=self.max_age(purpose), return_timestamp=True)
+        except SignatureExpired as exc:
+            raise TokenExpired(self._expired_payload(serializer, exc)) from None
+        except (BadSignature, UnicodeError, ValueError, TypeError):
+            raise TokenInvalid() from None
+        if not isinstance(payload, dict):
+            raise TokenInvalid()
+        return payload, (dt.datetime.now(dt.UTC) - signed_at).total_seconds()
+
+    @staticmethod
+    def _expired_payload(serializer: URLSafeTimedSerializer, exc: SignatureExpired) -> dict:
+        # The signature was genuine, only old: its payload can be trusted to offer a fresh link.
+        try:
+            payload = serializer.load_payload(exc.payload)
+        except BadData:
+            return {}
+        return payload if isinstance(payload, dict) else {}

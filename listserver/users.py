@@ -1,0 +1,71 @@
+"""Who may use listserver: console users (argon2 passwords) and API bearer tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from listserver.models import ApiToken, User
+from listserver.models._types import utcnow
+from listserver.models.users import ROLES
+
+_hasher = PasswordHasher()
+# Verified against when the email is unknown, so both cases take the same time.
+_DUMMY_HASH = _hasher.hash("listserver-timing-equaliser")
+
+
+def create_user(session: so.Session, email: str, password: str, role: str = "admin") -> User:
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}")
+    if len(password) < 12:
+        raise ValueError("password must have at least 12 characters")
+    user = User(email=email.strip().lower(), password_hash=_hasher.hash(password), role=role)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def authenticate(session: so.Session, email: str, password: str) -> User | None:
+    user = session.scalar(sa.select(User).where(User.email == email.strip().lower()))
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if user is None:
+        return None
+    user.last_login_at = utcnow()
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    return user
+
+
+API_SCOPES = ("contacts:read",)
+
+
+def _token_hash(plaintext: str) -> str:
+    return hashlib.sha256(plaintext.encode()).hexdigest()
+
+
+def create_api_token(session: so.Session, name: str, scopes: list[str]) -> tuple[ApiToken, str]:
+    """A new token; the plaintext is returned once and never stored."""
+    unknown = set(scopes) - set(API_SCOPES)
+    if unknown or not scopes:
+        raise ValueError(f"scopes must be among {', '.join(API_SCOPES)}")
+    plaintext = "ls_" + secrets.token_urlsafe(32)
+    token = ApiToken(name=name, token_hash=_token_hash(plaintext), prefix=plaintext[:10], scopes=list(scopes))
+    session.add(token)
+    session.flush()
+    return token, plaintext
+
+
+def authenticate_api_token(session: so.Session, plaintext: str) -> ApiToken | None:
+    token = session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _token_hash(plaintext),
+                                                     ApiToken.revoked_at.is_(None)))
+    if token is not None:
+        token.last_used_at = utcnow()
+    return token

@@ -1,0 +1,305 @@
+"""Fixtures: a fresh database per test (PostgreSQL or SQLite), real Redis, a loopback SMTP
+server, a loopback DNS server, and a running listserver for the browser."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from email import message_from_bytes, policy
+from pathlib import Path
+
+import pytest
+import redis
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from aiosmtpd.controller import Controller
+from dnslib.server import DNSLogger, DNSServer
+from dnslib.zoneresolver import ZoneResolver
+from werkzeug.serving import make_server
+
+from listserver import create_app, embedded, forms, migrate
+from listserver.db import Base, make_engine
+from listserver.extensions import db
+from listserver.settings import Settings
+from listserver.tasks import get_queue
+
+# Which database the suite runs against: the test command runs it once for each.
+DATABASE = os.environ.get("LISTSERVER_TEST_DATABASE", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("LISTSERVER_TEST_REDIS", "redis://127.0.0.1:6379/15")
+ON_POSTGRES = DATABASE.startswith("postgresql")
+
+# The world's DNS, faked at its edge by a real DNS server on loopback: these domains exist.
+DNS_ZONE = """
+example-shop.net.     60 IN MX 10 mx.example-shop.net.
+mx.example-shop.net.  60 IN A 93.184.216.34
+acme-widgets.org.     60 IN MX 10 mx.acme-widgets.org.
+mx.acme-widgets.org.  60 IN A 93.184.216.35
+null-mx-shop.net.     60 IN MX 0 .
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def dns_server():
+    server = DNSServer(ZoneResolver(DNS_ZONE), port=free_port(), address="127.0.0.1",
+                       logger=DNSLogger("-request,-reply,-truncated,-error,-recv,-send,-data", prefix=False))
+    server.start_thread()
+    yield f"127.0.0.1:{server.server.server_address[1]}"
+    server.stop()
+
+
+class Inbox:
+    """What the loopback SMTP server received."""
+
+    def __init__(self):
+        self.messages = []
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.lock:
+            self.messages.append((envelope.rcpt_tos, message_from_bytes(envelope.content, policy=policy.default)))
+        return "250 OK"
+
+    def to(self, address: str):
+        with self.lock:
+            return [m for rcpts, m in self.messages if address in rcpts]
+
+    def link(self, message, path: str) -> str:
+        """The first link to `path` in the text part of a message."""
+        text = message.get_body(preferencelist=("plain",)).get_content()
+        return re.search(rf"https?://\S+(/{path}/\S+)", text).group(1)
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port(), enable_SMTPUTF8=True)
+    controller.start()
+    yield controller, inbox
+    controller.stop()
+
+
+@pytest.fixture
+def inbox(smtp_server):
+    _, inbox = smtp_server
+    with inbox.lock:
+        inbox.messages.clear()
+    return inbox
+
+
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory):
+    """The schema, built by the migrations once per run; each test gets it empty."""
+    if ON_POSTGRES:
+        # A database of this run's own, so that two runs on one server never meet.
+        url = sa.make_url(DATABASE.replace("postgresql://", "postgresql+psycopg://", 1))
+        name = f"listserver_test_{os.getpid()}"
+        admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        own = url.set(database=name).render_as_string(hide_password=False)
+        migrate.upgrade(Settings(database_url=own, secret_keys=("x",)))
+        yield own
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+        return
+    template = tmp_path_factory.mktemp("db") / "template.sqlite"
+    migrate.upgrade(Settings(database_url=f"sqlite:///{template}", secret_keys=("x",)))
+    yield str(template)
+
+
+@pytest.fixture
+def database_url(migrated_database, tmp_path):
+    if ON_POSTGRES:
+        engine = make_engine(migrated_database)
+        tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+        with engine.begin() as conn:
+            conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        engine.dispose()
+        return migrated_database
+    path = tmp_path / "listserver.sqlite"
+    shutil.copy(migrated_database, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def settings(database_url, tmp_path, smtp_server, dns_server) -> Settings:
+    controller, _ = smtp_server
+    return Settings(
+        env="embedded",
+        instance_path=str(tmp_path / "instance"),
+        secret_keys=("test-secret-new", "test-secret-old"),
+        database_url=database_url,
+        base_url="http://127.0.0.1:5000",
+        smtp_host="127.0.0.1",
+        smtp_port=controller.port,
+        form_min_seconds=0,
+        form_cache_seconds=0,  # tests publish and look at once; test_forms covers the cache
+        dns_nameservers=(dns_server,),
+        dns_timeout=2,
+        ratelimit_ip="1000/minute",
+        ratelimit_address="100/hour",
+        confirmation_resend_seconds=0,
+    )
+
+
+@pytest.fixture
+def make_app(settings):
+    apps = []
+
+    def _make(**changes):
+        app = create_app(settings.replace(**changes))
+        app.config["TESTING"] = True
+        apps.append(app)
+        return app
+
+    yield _make
+    for app in apps:  # each app owns an engine; close its connections
+        app.extensions["listserver.db"].engine.dispose()
+
+
+@pytest.fixture
+def app(make_app):
+    app = make_app()
+    with app.app_context(), db.session() as session:
+        embedded.ensure_demo(session)
+    return app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def deliver():
+    """Run the app's queued jobs to completion with real Dramatiq worker threads."""
+
+    def _deliver(app):
+        queue = get_queue(app)
+        worker = queue.worker(2)
+        worker.start()
+        try:
+            queue.broker.join(queue.deliver_email.queue_name, timeout=20_000)
+            worker.join()
+        finally:
+            worker.stop()
+
+    return _deliver
+
+
+@pytest.fixture
+def session(app):
+    """For the test's own checks: autocommit, so every query sees what was committed since."""
+    engine = app.extensions["listserver.db"].engine.execution_options(isolation_level="AUTOCOMMIT")
+    with so.Session(engine) as session:
+        yield session
+
+
+def stamp(client, slug: str = "demo") -> str:
+    page = client.get(f"/f/{slug}")
+    return re.search(r'name="_ts" value="([^"]+)"', page.text).group(1)
+
+
+@pytest.fixture
+def submit(client):
+    """Post the demo form the way a browser without JavaScript does."""
+
+    def _submit(email: str, slug: str = "demo", **fields):
+        return client.post(f"/f/{slug}", data={"email": email, "_ts": stamp(client, slug), **fields})
+
+    return _submit
+
+
+@pytest.fixture
+def redis_client():
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.ConnectionError:
+        pytest.fail(f"Redis is not running at {REDIS_URL}; the test command starts it")
+    client.flushdb()
+    yield client
+    client.flushdb()
+    client.close()
+
+
+class DisposableRedis:
+    """A real redis-server of our own that a test may stop and start again."""
+
+    def __init__(self, port: int, workdir: Path):
+        self.port, self.workdir, self.process = port, workdir, None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.workdir)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        client = redis.Redis(port=self.port)
+        for _ in range(100):
+            try:
+                client.ping()
+                return
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.process:
+            self.process.terminate()
+            self.process.wait(5)
+            self.process = None
+
+
+@pytest.fixture
+def disposable_redis(tmp_path):
+    if shutil.which("redis-server") is None:
+        pytest.fail("redis-server is not installed; the test command installs it")
+    server = DisposableRedis(free_port(), tmp_path)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def live_server(app):
+    """listserver on a real port, for the browser."""
+    port = free_port()
+    settings = app.config["SETTINGS"]
+    live = create_app(settings.replace(base_url=f"http://127.0.0.1:{port}"))
+    server = make_server("127.0.0.1", port, live, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield live, f"http://127.0.0.1:{port}"
+    server.shutdown()
+    live.extensions["listserver.db"].engine.dispose()
+
+
+def publish(app, spec: dict, lists: list[dict] | None = None):
+    with app.app_context(), db.session() as session:
+        for list_spec in lists or []:
+            forms.upsert_list(session, list_spec)
+        version = forms.publish_form(session, spec)
+        session.commit()
+        return version

@@ -1,0 +1,68 @@
+"""Bot defences: bots get the friendly answer people get, and no email."""
+
+import re
+
+import sqlalchemy as sa
+
+from listserver.models import Contact, OutboxMessage
+from tests.conftest import REDIS_URL, stamp
+
+
+def stored(session):
+    return session.scalar(sa.select(sa.func.count(Contact.id)))
+
+
+def test_honeypot_gets_the_same_answer_and_no_contact(app, client, session):
+    human = client.post("/f/demo", data={"email": "human@example-shop.net", "_ts": stamp(client)})
+    bot = client.post("/f/demo", data={"email": "bot@example-shop.net", "_ts": stamp(client), "_hp": "http://spam"})
+    assert bot.status_code == human.status_code == 200
+    assert bot.text == human.text
+    assert session.scalars(sa.select(Contact.email)).all() == ["human@example-shop.net"]
+
+
+def test_missing_or_forged_stamp_is_dropped(client, session):
+    assert client.post("/f/demo", data={"email": "nostamp@example-shop.net"}).status_code == 200
+    assert client.post("/f/demo", data={"email": "forged@example-shop.net", "_ts": "abc.def.ghi"}).status_code == 200
+    assert stored(session) == 0
+
+
+def test_too_fast_is_dropped(make_app, session):
+    app = make_app(form_min_seconds=5)
+    client = app.test_client()
+    page = client.post("/f/demo", data={"email": "fast@example-shop.net", "_ts": stamp(client)})
+    assert page.status_code == 200 and "Check your inbox" in page.text
+    assert stored(session) == 0
+
+
+def test_stamp_of_another_form_is_dropped(app, client, session):
+    from tests.conftest import publish
+
+    publish(app, {"slug": "other", "name": "Other", "lists": ["newsletter"]})
+    client.post("/f/demo", data={"email": "swap@example-shop.net", "_ts": stamp(client, "other")})
+    assert stored(session) == 0
+
+
+def test_per_ip_limit_in_redis(make_app, redis_client, session):
+    app = make_app(redis_url=REDIS_URL, ratelimit_ip="3/minute")
+    client = app.test_client()
+    token = stamp(client)
+    for n in range(5):
+        page = client.post("/f/demo", data={"email": f"ip{n}@example-shop.net", "_ts": token})
+        assert page.status_code == 200 and "Check your inbox" in page.text
+    assert stored(session) == 3
+    assert any(key.startswith(b"LIMITS:") for key in redis_client.keys("*")), "limits are kept in Redis"
+
+
+def test_per_address_limit(make_app, session):
+    app = make_app(ratelimit_address="2/hour", confirmations_per_day=10)
+    client = app.test_client()
+    for _ in range(4):
+        client.post("/f/demo", data={"email": "often@example-shop.net", "_ts": stamp(client)})
+    assert session.scalar(sa.select(sa.func.count(OutboxMessage.id))) == 2
+
+
+def test_form_page_carries_a_hidden_honeypot_and_a_stamp(client):
+    page = client.get("/f/demo").text
+    assert re.search(r'<div class="hp" aria-hidden="true">', page)
+    assert 'name="_hp" tabindex="-1" autocomplete="off"' in page
+    assert 'name="_ts" value="' in page

@@ -1,0 +1,187 @@
+"""The sign-up flow as a person on a phone goes through it, in a real headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from listserver.extensions import db
+from listserver.models import Contact, ContactStatus
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+PHONE = {"width": 360, "height": 740}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Chromium for the module; the system's, never a downloaded one."""
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"Chromium is not installed at {CHROMIUM}; the test command installs it "
+                    "(apt-get install chromium)", pytrace=False)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class Phone:
+    """A fresh phone-sized tab that notes what would look broken: script errors, missing files."""
+
+    def __init__(self, browser):
+        self.context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True,
+                                           device_scale_factor=2, locale="en-GB")
+        self.context.set_default_timeout(10_000)
+        self.page = self.context.new_page()
+        self.problems: list[str] = []
+        self.page.on("pageerror", lambda error: self.problems.append(f"script error: {error}"))
+        self.page.on("console", self._check_console)
+        self.page.on("requestfailed", lambda request: self.problems.append(
+            f"request failed: {request.url} ({request.failure})"))
+        self.page.on("response", self._check_response)
+
+    def _check_console(self, message) -> None:
+        # "Failed to load resource" is also said of a 422 page and of the browser's own favicon
+        # request; the files a page asks for are checked by their responses below, with their URL.
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            self.problems.append(f"console: {message.text}")
+
+    def _check_response(self, response) -> None:
+        # The page itself may answer 422 (a form with errors); what it loads must all be there.
+        if response.status >= 400 and response.request.resource_type != "document":
+            self.problems.append(f"{response.status} for {response.url}")
+
+    def assert_fits_the_screen(self) -> None:
+        width = self.page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], f"{self.page.url} scrolls sideways on a phone: {width}px wide"
+
+    def assert_styled(self) -> None:
+        # The stylesheet loaded: the main button has the accent colour it is meant to have.
+        color = self.page.locator("button, a.button").first.evaluate("e => getComputedStyle(e).backgroundColor")
+        assert color == "rgb(31, 95, 191)", f"{self.page.url} looks unstyled (button background {color})"
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def phone(browser):
+    phone = Phone(browser)
+    yield phone
+    phone.close()
+    assert phone.problems == [], "the browser ran into problems on these pages"
+
+
+def contact_of(app, address: str) -> Contact | None:
+    with app.app_context(), db.session() as session:
+        return session.scalar(sa.select(Contact).where(Contact.email_key == address.lower()))
+
+
+def test_sign_up_confirm_and_get_the_checklist_on_a_phone(live_server, inbox, deliver, phone, tmp_path):
+    from playwright.sync_api import expect
+
+    live_app, base = live_server
+    page = phone.page
+    address = "zoe.phone@example-shop.net"
+
+    # 1. The form: every field says what to type, and the reward is described.
+    page.goto(f"{base}/f/demo")
+    expect(page).to_have_title("Get the list-building checklist")
+    expect(page.get_by_role("heading", name="Get the list-building checklist")).to_be_visible()
+    email = page.get_by_label("Email address")
+    first_name = page.get_by_label("First name")
+    expect(email).to_be_visible()
+    expect(first_name).to_be_visible()
+    expect(page.get_by_text("(optional)")).to_be_visible()
+    expect(page.get_by_text("We send one email to this address to confirm it is yours.")).to_be_visible()
+    expect(page.get_by_text("So we know how to greet you. Any alphabet is fine.")).to_be_visible()
+    # A screen reader reads the help with the field.
+    expect(email).to_have_accessible_description(re.compile("We send one email to this address"))
+    expect(first_name).to_have_accessible_description(re.compile("So we know how to greet you"))
+    expect(page.get_by_text("What you get: The list-building checklist (one page)")).to_be_visible()
+    expect(page.get_by_text("Twelve checks for sign-up forms that people finish and trust.")).to_be_visible()
+    expect(page.get_by_text(re.compile(r"once a month"))).to_be_visible()
+    # The bot trap is nowhere a person could see it.
+    expect(page.get_by_label("Leave this empty")).not_to_be_in_viewport()
+    sign_up = page.get_by_role("button", name="Sign up")
+    expect(sign_up).to_be_visible()
+    assert sign_up.bounding_box()["height"] >= 44, "the Sign up button is too small to tap"
+    phone.assert_fits_the_screen()
+    phone.assert_styled()
+
+    # 2. Fill it in and send it.
+    email.fill(address)
+    first_name.fill("Zoë")
+    sign_up.click()
+
+    # 3. The answer.
+    expect(page.get_by_role("heading", name="Check your inbox")).to_be_visible()
+    expect(page.get_by_text("we have sent you an email")).to_be_visible()
+    phone.assert_fits_the_screen()
+
+    # 4. The email arrives; its link opens a page that asks, and opening it confirms nothing.
+    deliver(live_app)
+    [mail] = inbox.to(address)
+    assert mail["Subject"].startswith("Please confirm your subscription")
+    text = mail.get_body(preferencelist=("plain",)).get_content()
+    assert "Hello Zoë," in text
+    link = re.search(r"https?://\S+/confirm/\S+", text).group(0)
+    assert link.startswith(f"{base}/confirm/")
+    page.goto(link)
+    expect(page.get_by_role("heading", name="One last step")).to_be_visible()
+    expect(page.get_by_text("Press the button to confirm that you want to receive The Monthly Letter.")).to_be_visible()
+    subscribe = page.get_by_role("button", name="Yes, subscribe me")
+    expect(subscribe).to_be_visible()
+    phone.assert_fits_the_screen()
+    assert contact_of(live_app, address).status == ContactStatus.PENDING
+
+    # 5. Press the button: subscribed, and the promised checklist is one tap away.
+    subscribe.click()
+    expect(page.get_by_role("heading", name="You are subscribed")).to_be_visible()
+    expect(page.get_by_text("The list-building checklist (one page)")).to_be_visible()
+    expect(page.get_by_text("We have also sent it to you by email.")).to_be_visible()
+    open_checklist = page.get_by_role("link", name="Open the checklist")
+    expect(open_checklist).to_be_visible()
+    phone.assert_fits_the_screen()
+    page.screenshot(path=tmp_path / "confirmed.png", full_page=True)
+    contact = contact_of(live_app, address)
+    assert contact.status == ContactStatus.SUBSCRIBED
+    assert contact.attributes == {"first_name": "Zoë"}
+
+    open_checklist.click()
+    expect(page).to_have_url(f"{base}/static/demo/checklist.html")
+    expect(page.get_by_role("heading", name="The list-building checklist")).to_be_visible()
+    expect(page.get_by_role("listitem")).to_have_count(12)
+    phone.assert_fits_the_screen()
+
+    # Opening the email's link again later says so kindly, not "this link does not work".
+    page.goto(link)
+    expect(page.get_by_role("heading", name="You are already confirmed")).to_be_visible()
+
+
+def test_typo_in_the_domain_is_caught_and_fixed_with_one_tap(live_server, phone):
+    from playwright.sync_api import expect
+
+    live_app, base = live_server
+    page = phone.page
+    page.goto(f"{base}/f/demo")
+    page.get_by_label("Email address").fill("anna@gmial.com")
+    page.get_by_role("button", name="Sign up").click()
+
+    expect(page.get_by_text("Did you mean anna@gmail.com?")).to_be_visible()
+    expect(page.get_by_label("Email address")).to_have_value("anna@gmial.com")
+    phone.assert_fits_the_screen()
+    assert contact_of(live_app, "anna@gmial.com") is None
+
+    page.get_by_role("button", name="Yes, use it").click()
+    expect(page.get_by_role("heading", name="Check your inbox")).to_be_visible()
+    assert contact_of(live_app, "anna@gmail.com") is not None
+    assert contact_of(live_app, "anna@gmial.com") is None

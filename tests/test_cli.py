@@ -1,0 +1,112 @@
+"""The `listserver` command: settings checks, migrations, data from files, the embedded run."""
+
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask.cli import ScriptInfo
+
+from listserver.cli import main
+from listserver.models import FormVersion, MailingList
+from tests.conftest import free_port
+
+LISTSERVER = str(Path(sys.executable).parent / "listserver")
+
+
+def clean_env(**extra):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LISTSERVER_")}
+    return {**env, **extra}
+
+
+@pytest.mark.parametrize("given, missing", [
+    ({}, "LISTSERVER_SECRET_KEYS and LISTSERVER_DATABASE_URL"),
+    ({"LISTSERVER_SECRET_KEYS": "k1"}, "LISTSERVER_DATABASE_URL"),
+    ({"LISTSERVER_DATABASE_URL": "postgresql://x/y"}, "LISTSERVER_SECRET_KEYS"),
+])
+def test_production_refuses_to_start_without_secret_and_database(tmp_path, given, missing):
+    result = subprocess.run([LISTSERVER, "db", "upgrade"], capture_output=True, text=True, cwd=tmp_path,
+                            env=clean_env(LISTSERVER_ENV="production", **given), timeout=60)
+    assert result.returncode == 2
+    assert f"production mode needs {missing}" in result.stderr
+
+
+def test_bad_number_in_settings_is_named(tmp_path):
+    result = subprocess.run([LISTSERVER, "db", "upgrade"], capture_output=True, text=True, cwd=tmp_path,
+                            env=clean_env(LISTSERVER_SMTP_PORT="twenty-five"), timeout=60)
+    assert result.returncode == 2 and "LISTSERVER_SMTP_PORT must be a number" in result.stderr
+
+
+def invoke(app, *args):
+    return app.test_cli_runner().invoke(main, list(args), obj=ScriptInfo(create_app=lambda: app))
+
+
+def test_lists_and_forms_from_yaml_and_json(app, tmp_path, session):
+    (tmp_path / "lists.yaml").write_text(
+        "- key: offers\n  name: Offers\n  description: Discounts, at most twice a month.\n"
+        "- key: events\n  name: Events\n")
+    (tmp_path / "form.json").write_text(
+        '{"slug": "spring", "name": "Spring sale", "lists": ["offers", "events"],'
+        ' "fields": ["email", {"key": "phone", "required": false},'
+        ' {"key": "shoe_size", "type": "number", "label": {"en": "Shoe size", "de": "Schuhgröße"}}],'
+        ' "lead_magnet": {"title": "10 % off", "url": "https://shop.example/coupon"}}')
+    assert invoke(app, "lists", "create", str(tmp_path / "lists.yaml")).exit_code == 0
+    result = invoke(app, "forms", "create", str(tmp_path / "form.json"))
+    assert result.exit_code == 0, result.output
+    assert "form spring version 1: http://127.0.0.1:5000/f/spring" in result.output
+    # Publishing the same spec again makes no new version; a change does.
+    assert "version 1" in invoke(app, "forms", "create", str(tmp_path / "form.json")).output
+    (tmp_path / "form.json").write_text((tmp_path / "form.json").read_text().replace("10 % off", "15 % off"))
+    assert "version 2" in invoke(app, "forms", "create", str(tmp_path / "form.json")).output
+    assert session.scalars(sa.select(MailingList.key).order_by(MailingList.key)).all() == ["events", "newsletter", "offers"]
+    versions = session.scalars(sa.select(FormVersion).where(FormVersion.definition["slug"].as_string() == "spring")
+                               .order_by(FormVersion.number)).all()
+    assert [v.definition["lead_magnet"]["title"] for v in versions] == ["10 % off", "15 % off"]
+    page = app.test_client().get("/f/spring")
+    assert "Shoe size" in page.text and "Phone number" in page.text and "(optional)" in page.text
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("slug: Bad Slug\nlists: [newsletter]\n", "form 'slug' must be lowercase"),
+    ("slug: ok\nlists: [nope]\n", "unknown: nope"),
+    ("slug: ok\nlists: [newsletter]\nfields: [first_name]\n", "a form must ask for 'email'"),
+    ("slug: ok\nlists: [newsletter]\nfields: [{key: hobby}]\n", "field 'hobby' is not in the library"),
+    ("slug: [unclosed\n", "is not valid YAML"),
+])
+def test_bad_form_specs_are_explained(app, tmp_path, spec, message):
+    (tmp_path / "form.yaml").write_text(spec)
+    result = invoke(app, "forms", "create", str(tmp_path / "form.yaml"))
+    assert result.exit_code != 0 and message in result.output
+
+
+def test_embedded_run_starts_with_a_demo_form_and_prints_how_to_sign_in(tmp_path):
+    port = free_port()
+    process = subprocess.Popen([LISTSERVER, "run", "--port", str(port)], cwd=tmp_path, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True,
+                               env=clean_env(LISTSERVER_INSTANCE_PATH=str(tmp_path / "instance")))
+    try:
+        lines = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not any("Press Ctrl+C" in line for line in lines):
+            lines.append(process.stdout.readline())
+        banner = "".join(lines)
+        assert f"listserver is running at http://127.0.0.1:{port}" in banner
+        password = re.search(r"sign in as admin@localhost / (\S+)\)", banner).group(1)
+        assert len(password) >= 12
+        for _ in range(50):
+            try:
+                page = urllib.request.urlopen(f"http://127.0.0.1:{port}/f/demo", timeout=5).read().decode()
+                break
+            except OSError:
+                time.sleep(0.1)
+        assert "Get the list-building checklist" in page
+        assert (tmp_path / "instance" / "listserver.sqlite").exists()
+    finally:
+        process.terminate()
+        process.wait(10)
+        process.stdout.close()

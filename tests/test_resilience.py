@@ -1,0 +1,151 @@
+"""Bad conditions: Redis away, the database away, many submissions at once, retried jobs."""
+
+import datetime as dt
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import sqlalchemy as sa
+
+from listserver import embedded, outbox
+from listserver.extensions import db
+from listserver.mailer import make_transport
+from listserver.models import Contact, OutboxMessage, OutboxStatus, Subscription
+from listserver.models._types import utcnow
+from listserver.tasks import get_queue
+from tests.conftest import ON_POSTGRES, stamp
+
+
+def count(session, model, *where):
+    return session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
+
+
+def sweep_later(app, minutes=2):
+    """The periodic sweep, run as if some minutes had passed."""
+    with app.app_context(), db.session() as session:
+        return outbox.sweep(session, get_queue(app).dispatch, app.config["SETTINGS"],
+                            now=utcnow() + dt.timedelta(minutes=minutes))
+
+
+def test_redis_down_at_submit_saves_and_mails_exactly_once_when_back(
+        make_app, disposable_redis, deliver, inbox, session):
+    disposable_redis.start()
+    app = make_app(redis_url=disposable_redis.url)
+    with app.app_context(), db.session() as s:
+        embedded.ensure_demo(s)
+    client = app.test_client()
+    token = stamp(client)
+    disposable_redis.stop()
+
+    page = client.post("/f/demo", data={"email": "redisdown@example-shop.net", "_ts": token})
+    assert page.status_code == 200 and "Check your inbox" in page.text
+    [message] = session.scalars(sa.select(OutboxMessage)).all()
+    assert message.status == OutboxStatus.QUEUED
+
+    disposable_redis.start()
+    assert sweep_later(app) == 1
+    deliver(app)
+    assert len(inbox.to("redisdown@example-shop.net")) == 1
+    # Later sweeps and a second worker run send nothing more.
+    assert sweep_later(app, minutes=5) == 0
+    deliver(app)
+    assert len(inbox.to("redisdown@example-shop.net")) == 1
+
+
+def test_database_down_gives_a_clear_503(make_app):
+    app = make_app(database_url="postgresql://postgres@127.0.0.1:1/listserver")
+    client = app.test_client()
+    page = client.get("/f/demo")
+    assert page.status_code == 503
+    assert "We are briefly unavailable" in page.text and page.headers["Retry-After"] == "30"
+    answer = client.post("/f/demo", json={"email": "x@example-shop.net"})
+    assert answer.status_code == 503 and answer.json["error"] == "unavailable"
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="kills a PostgreSQL backend mid-transaction")
+def test_database_lost_mid_submission_leaves_nothing_half_written(app, client, session):
+    engine = app.extensions["listserver.db"].engine
+    token = stamp(client)
+
+    def kill_own_backend(conn, cursor, statement, *args):
+        if statement.startswith("INSERT INTO outbox_message"):
+            pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as other:
+                other.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+
+    sa.event.listen(engine, "before_cursor_execute", kill_own_backend)
+    try:
+        page = client.post("/f/demo", data={"email": "halfway@example-shop.net", "_ts": token})
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", kill_own_backend)
+    assert page.status_code == 503
+    assert count(session, Contact) == 0
+    assert count(session, Subscription) == 0
+    # The next visitor is served normally: the pool dropped the dead connection.
+    assert client.post("/f/demo", data={"email": "after@example-shop.net", "_ts": token}).status_code == 200
+
+
+def test_twenty_concurrent_submissions_of_one_address(make_app, deliver, inbox, session):
+    app = make_app(confirmation_resend_seconds=60)  # the default: no second email within a minute
+    with app.app_context(), db.session() as s:
+        embedded.ensure_demo(s)
+    token = stamp(app.test_client())
+    start = threading.Barrier(20)
+
+    def post(_):
+        client = app.test_client()
+        start.wait()
+        return client.post("/f/demo", data={"email": "Same.Person@example-shop.net", "_ts": token}).status_code
+
+    with ThreadPoolExecutor(20) as pool:
+        statuses = list(pool.map(post, range(20)))
+    assert statuses == [200] * 20
+    assert count(session, Contact) == 1
+    assert count(session, Subscription) == 1
+    assert count(session, OutboxMessage, OutboxMessage.kind == "confirmation") == 1
+    deliver(app)
+    assert len(inbox.to("Same.Person@example-shop.net")) == 1
+
+
+def test_a_job_delivered_twice_sends_once(app, submit, inbox, session):
+    submit("twice@example-shop.net")
+    message_id = session.scalar(sa.select(OutboxMessage.id))
+    settings = app.config["SETTINGS"]
+    transport = make_transport(settings)
+
+    def run():
+        with app.app_context(), db.session() as s:
+            return outbox.deliver(s, message_id, transport, settings)
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: run(), range(4)))
+    assert results.count(OutboxStatus.SENT) == 1 and results.count(None) == 3
+    assert len(inbox.to("twice@example-shop.net")) == 1
+
+
+def test_smtp_down_keeps_the_email_queued_for_a_retry(make_app, submit, deliver, inbox, session, smtp_server):
+    from tests.conftest import free_port
+
+    app = make_app(smtp_port=free_port())  # nothing listens there
+    client = app.test_client()
+    client.post("/f/demo", data={"email": "retry@example-shop.net", "_ts": stamp(client)})
+    deliver(app)
+    [message] = session.scalars(sa.select(OutboxMessage)).all()
+    assert message.status == OutboxStatus.QUEUED and message.attempts == 1
+    assert message.last_error == "ConnectionRefusedError"
+    assert message.next_attempt_at > utcnow()
+
+    fixed = make_app()  # the relay is back
+    assert sweep_later(fixed, minutes=10) == 1
+    deliver(fixed)
+    assert len(inbox.to("retry@example-shop.net")) == 1
+
+
+def test_a_worker_that_died_mid_send_is_recovered(app, submit, deliver, inbox, session):
+    submit("crashed@example-shop.net")
+    session.execute(sa.update(OutboxMessage).values(status=OutboxStatus.SENDING, claimed_at=utcnow()))
+    session.commit()
+    assert sweep_later(app, minutes=5) == 0  # a fresh claim is left alone
+    assert sweep_later(app, minutes=15) == 1
+    deliver(app)
+    assert len(inbox.to("crashed@example-shop.net")) == 1
