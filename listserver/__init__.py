@@ -5,12 +5,11 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from flask import Flask, g, request
+from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from listserver.languages import LANGUAGES  # noqa: F401 - the languages we ship, as listserver.LANGUAGES
 from listserver.settings import Settings
-
-LANGUAGES = ("en",)
 
 
 def resource_dir(name: str) -> Path:
@@ -61,33 +60,30 @@ def register_settings(app: Flask, settings: Settings) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
-def _select_locale() -> str:
-    form_language = g.get("form_language")
-    if form_language in LANGUAGES:
-        return form_language
-    return request.accept_languages.best_match(LANGUAGES) or "en"
-
-
 def register_extensions(app: Flask) -> None:
+    from listserver import languages
     from listserver.extensions import babel, csrf, db, limiter
+    from listserver.web import i18n
 
     db.init_app(app)
-    babel.init_app(app, locale_selector=_select_locale,
-                   default_translation_directories=str(Path(__file__).parent / "translations"))
+    babel.init_app(app, locale_selector=i18n.select_locale,
+                   default_translation_directories=str(languages.TRANSLATIONS))
+    i18n.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
     from listserver.extensions import csrf
-    from listserver.web import admin, api, public, subscriber
+    from listserver.web import admin, api, cors, embed, public, subscriber
 
     # Public endpoints are reached from other sites and from emails: their signed tokens and
     # render stamps do the work CSRF tokens do for the console. The API takes bearer tokens.
-    for blueprint in (public.bp, subscriber.bp, api.bp):
+    for blueprint in (public.bp, embed.bp, subscriber.bp, api.bp):
         csrf.exempt(blueprint)
         app.register_blueprint(blueprint)
     app.register_blueprint(admin.bp)
+    cors.init_app(app)
 
 
 def register_errorhandlers(app: Flask) -> None:

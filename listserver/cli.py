@@ -12,12 +12,13 @@ from pathlib import Path
 import click
 import sqlalchemy as sa
 import yaml
-from flask import current_app
+from flask import current_app, render_template
 from flask.cli import FlaskGroup, with_appcontext
 
 from listserver import create_app, embedded, exports, forms, migrate, preferences, schedule, users
 from listserver.extensions import db
 from listserver.fields import email_key
+from listserver.links import Links
 from listserver.models import ConsentRecord, Contact, Event
 from listserver.settings import SettingsError
 from listserver.tasks import get_queue
@@ -174,6 +175,35 @@ def forms_create(spec_file: str) -> None:
         session.commit()
         slug = version.definition["slug"]
         click.echo(f"form {slug} version {version.number}: {_settings().base_url.rstrip('/')}/f/{slug}")
+
+
+@forms_group.command("origins")
+@click.argument("slug")
+@click.option("--allow", multiple=True, metavar="ORIGIN", help="A site that may embed the form, e.g. https://www.example.com.")
+@click.option("--disallow", multiple=True, metavar="ORIGIN", help="A site that may no longer embed it.")
+@with_appcontext
+def forms_origins(slug: str, allow: tuple[str, ...], disallow: tuple[str, ...]) -> None:
+    """Show or change the sites whose pages may embed a form (its embed script and iframe)."""
+    with db.session() as session:
+        try:
+            version = forms.change_allowed_origins(session, slug, list(allow), list(disallow))
+        except forms.SpecError as exc:
+            raise click.ClickException(str(exc))
+        session.commit()
+        origins = version.definition.get("allowed_origins") or []
+        click.echo(f"form {slug} version {version.number} may be embedded on: {', '.join(origins) or '(no other site)'}")
+
+
+@forms_group.command("embed")
+@click.argument("slug")
+@with_appcontext
+def forms_embed(slug: str) -> None:
+    """Print the snippets that put a form on another site: script, iframe, plain HTML."""
+    with db.session() as session:
+        if forms.current_version(session, slug) is None:
+            raise click.ClickException(f"there is no form {slug!r}")
+    form_url = Links(_settings()).form(slug)
+    click.echo(render_template("embed_snippets.txt", form_url=form_url, slug=slug))
 
 
 @main.group("contacts")

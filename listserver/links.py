@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
 from listserver.models import Contact
 from listserver.settings import Settings
 from listserver.tokens import Purpose, Signer
@@ -40,3 +43,17 @@ class Links:
 
     def form(self, slug: str) -> str:
         return f"{self.base}/f/{slug}"
+
+    def profile_token(self, contact, *, proven: bool, asked: Mapping[str, int] | None = None) -> str:
+        """Recognises a returning visitor for progressive profiling (see listserver.profiling);
+        for no contact (a dropped submission), one that recognises nobody."""
+        return self.signer.sign(Purpose.PROFILE, {
+            "c": contact.id if contact is not None else None,
+            "v": contact.link_version if contact is not None else 0, "p": proven, "a": dict(asked or {}),
+        })
+
+    def site(self, contact: Contact, url: str) -> str:
+        """A link to the business's own site that the embed script there recognises (`ls_pt`)."""
+        parts = urlsplit(url)
+        query = parse_qsl(parts.query, keep_blank_values=True) + [("ls_pt", self.profile_token(contact, proven=True))]
+        return urlunsplit(parts._replace(query=urlencode(query)))

@@ -31,6 +31,7 @@ STALE_CLAIM = dt.timedelta(minutes=10)
 _PENDING_KEY = "listserver.outbox.pending"
 
 Dispatcher = Callable[[Iterable[int]], None]
+INVITATION_KINDS = ("confirmation", "already_subscribed")  # capped per address and day
 _INSERT_MESSAGE = OutboxMessage.__table__.insert().returning(OutboxMessage.__table__.c.id)
 
 
@@ -48,6 +49,23 @@ def queue_email(session: so.Session, contact, kind: str, *, context: dict, templ
     }).scalar_one()
     session.info.setdefault(_PENDING_KEY, []).append(message_id)
     return message_id
+
+
+def may_invite(session: so.Session, contact_id: int, settings: Settings) -> bool:
+    """At most N invitations a day per address, and not twice within a minute."""
+    since = utcnow() - dt.timedelta(days=1)
+    count, latest = session.execute(
+        sa.select(sa.func.count(OutboxMessage.id), sa.func.max(OutboxMessage.created_at))
+        .where(OutboxMessage.contact_id == contact_id, OutboxMessage.kind.in_(INVITATION_KINDS),
+               OutboxMessage.created_at >= since)
+    ).one()
+    if count >= settings.confirmations_per_day:
+        return False
+    if latest is not None:
+        latest = latest if latest.tzinfo else latest.replace(tzinfo=dt.UTC)
+        if utcnow() - latest < dt.timedelta(seconds=settings.confirmation_resend_seconds):
+            return False
+    return True
 
 
 def install_dispatch(sessionmaker: so.sessionmaker, dispatch: Dispatcher) -> None:

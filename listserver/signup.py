@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import enum
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -10,21 +9,17 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from listserver import lifecycle, outbox
+from listserver import forms, languages, lifecycle, outbox, profiling
 from listserver.fields import Email, clean_answers
 from listserver.forms import PublishedForm
 from listserver.models import (
     Contact,
     FormVersion,
-    OutboxMessage,
     SubscriptionStatus,
 )
 from listserver.models._types import utcnow
 from listserver.settings import Settings
 from listserver.tokens import Purpose, Signer
-
-INVITATION_KINDS = ("confirmation", "already_subscribed")
-
 
 class Outcome(enum.StrEnum):
     ACCEPTED = "accepted"  # the visitor is told to check the inbox, whatever happened inside
@@ -37,6 +32,7 @@ class SubmitResult:
     outcome: Outcome
     errors: dict[str, str] = field(default_factory=dict)
     suggestions: dict[str, str] = field(default_factory=dict)
+    contact: lifecycle.ContactRow | None = None  # who the submission was for, when it was taken
 
 
 @dataclass(frozen=True)
@@ -46,15 +42,7 @@ class Visitor:
     ip: str | None
     user_agent: str | None
     method: str = "form"
-
-
-def view_fields(version: FormVersion) -> list[dict]:
-    """The questions a new visitor sees: the first of the form's queue, email always among them."""
-    definition = version.definition
-    fields = definition["fields"][: definition["fields_per_view"]]
-    if "email" not in [f["key"] for f in fields]:
-        fields = [f for f in definition["fields"] if f["key"] == "email"] + fields[:-1]
-    return fields
+    language: str | None = None  # the language the form was shown in (?lang=, the browser's)
 
 
 def submit(
@@ -69,7 +57,8 @@ def submit(
 ) -> SubmitResult:
     """Validate, upsert the contact as pending, record consent and queue one confirmation email."""
     definition = version.definition
-    checked = clean_answers(view_fields(version), answers, business_only=definition["business_email_only"])
+    asked = profiling.first_view(definition)
+    checked = clean_answers(asked, answers, business_only=definition["business_email_only"])
     if checked.errors:
         return SubmitResult(Outcome.INVALID, errors=checked.errors, suggestions=checked.suggestions)
     if checked.suggestions and not typed_email_confirmed:
@@ -78,48 +67,23 @@ def submit(
     if not allow_address(email.key):
         return SubmitResult(Outcome.ACCEPTED)
 
-    sources = {key: {"form_version_id": version.id, "at": utcnow().isoformat()} for key in checked.values}
-    contact = lifecycle.upsert_pending_contact(session, email, language=definition["language"],
+    sources = profiling.provenance(asked, checked.values, version.id, utcnow())
+    language = languages.choose(definition["language"], requested=visitor.language)
+    contact = lifecycle.upsert_pending_contact(session, email, language=language,
                                                form_id=version.form_id, attributes=checked.values, sources=sources)
     if not contact.created and contact.confirmed_at is None:
         # Answers from an unproven address never overwrite what a confirmed person told us.
-        _merge_answers(session, contact.id, checked.values, sources)
-    proof = lifecycle.Proof(visitor.method, visitor.ip, visitor.user_agent, version.id, version.consent_text_hash)
+        profiling.merge_answers(session, contact.id, checked.values, sources, keep_known=False)
+    proof = lifecycle.Proof(visitor.method, visitor.ip, visitor.user_agent, version.id,
+                            forms.consent_text(definition, language)[1])  # the words this visitor saw
     waiting = lifecycle.request_subscriptions(session, contact, [l["id"] for l in definition["lists"]], proof)
     lifecycle.record_event(session, contact, "submitted", form=definition["slug"], version=version.number,
                            method=visitor.method)
-    if contact.created or _may_invite(session, contact.id, settings):
+    if contact.created or outbox.may_invite(session, contact.id, settings):
         kind = "confirmation" if waiting else "already_subscribed"
         outbox.queue_email(session, contact, kind, context={"form_version_id": version.id})
     session.commit()
-    return SubmitResult(Outcome.ACCEPTED)
-
-
-def _merge_answers(session: so.Session, contact_id: int, values: dict[str, object], sources: dict) -> None:
-    if not values:
-        return
-    attributes, known = session.execute(
-        sa.select(Contact.attributes, Contact.attribute_sources).where(Contact.id == contact_id)).one()
-    session.execute(sa.update(Contact).where(Contact.id == contact_id)
-                    .values(attributes={**attributes, **values}, attribute_sources={**known, **sources})
-                    .execution_options(synchronize_session=False))
-
-
-def _may_invite(session: so.Session, contact_id: int, settings: Settings) -> bool:
-    """At most N invitations a day per address, and not twice within a minute."""
-    since = utcnow() - dt.timedelta(days=1)
-    count, latest = session.execute(
-        sa.select(sa.func.count(OutboxMessage.id), sa.func.max(OutboxMessage.created_at))
-        .where(OutboxMessage.contact_id == contact_id, OutboxMessage.kind.in_(INVITATION_KINDS),
-               OutboxMessage.created_at >= since)
-    ).one()
-    if count >= settings.confirmations_per_day:
-        return False
-    if latest is not None:
-        latest = latest if latest.tzinfo else latest.replace(tzinfo=dt.UTC)
-        if utcnow() - latest < dt.timedelta(seconds=settings.confirmation_resend_seconds):
-            return False
-    return True
+    return SubmitResult(Outcome.ACCEPTED, contact=contact)
 
 
 class LinkUsed(Exception):
@@ -156,7 +120,7 @@ def confirm(session: so.Session, token: str, visitor: Visitor, settings: Setting
     found = inspect_confirmation(session, token, settings, lock=True)
     contact, version = found.contact, found.version
     proof = lifecycle.Proof("confirmation_link", visitor.ip, visitor.user_agent, version.id,
-                            version.consent_text_hash)
+                            forms.consent_text(version.definition, contact.language)[1])
     lifecycle.confirm(session, contact, proof)
     if version.definition.get("lead_magnet"):
         outbox.queue_email(session, contact, "lead_magnet", context={"form_version_id": version.id})
@@ -177,7 +141,7 @@ def resend_confirmation(session: so.Session, payload: Mapping, settings: Setting
         return
     if not any(s.status == SubscriptionStatus.PENDING for s in contact.subscriptions):
         return
-    if _may_invite(session, contact.id, settings):
+    if outbox.may_invite(session, contact.id, settings):
         outbox.queue_email(session, contact, "confirmation", context={"form_version_id": version.id})
         lifecycle.record_event(session, contact, "confirmation_resent")
     session.commit()

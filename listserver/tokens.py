@@ -20,6 +20,7 @@ class Purpose(enum.StrEnum):
     FORM_RENDER = "listserver.form-render.v1"
     DATA_EXPORT = "listserver.data-export.v1"
     ERASE = "listserver.erase.v1"
+    PROFILE = "listserver.profile.v1"  # kept by the embed script in the host page's storage
 
 
 class TokenInvalid(Exception):
@@ -49,6 +50,7 @@ class Signer:
             Purpose.CONFIRM: s.confirm_token_days * 86400,
             Purpose.PREFERENCES: s.preferences_token_days * 86400,
             Purpose.UNSUBSCRIBE: s.preferences_token_days * 86400,
+            Purpose.PROFILE: s.preferences_token_days * 86400,
             Purpose.FORM_RENDER: int(s.form_max_age_hours * 3600),
             # Data rights links do their work once and soon: a day is plenty.
             Purpose.DATA_EXPORT: 86400,

@@ -36,9 +36,9 @@ def browser():
 class Phone:
     """A fresh phone-sized tab that notes what would look broken: script errors, missing files."""
 
-    def __init__(self, browser):
+    def __init__(self, browser, locale: str = "en-GB"):
         self.context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True,
-                                           device_scale_factor=2, locale="en-GB")
+                                           device_scale_factor=2, locale=locale)
         self.context.set_default_timeout(10_000)
         self.page = self.context.new_page()
         self.problems: list[str] = []

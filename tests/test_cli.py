@@ -110,3 +110,18 @@ def test_embedded_run_starts_with_a_demo_form_and_prints_how_to_sign_in(tmp_path
         process.terminate()
         process.wait(10)
         process.stdout.close()
+
+
+def test_embedding_sites_and_snippets(app, client):
+    result = invoke(app, "forms", "origins", "demo", "--allow", "https://www.Example-Shop.net/")
+    assert result.exit_code == 0 and "may be embedded on: https://www.example-shop.net" in result.output
+    allowed = client.get("/f/demo/definition", headers={"Origin": "https://www.example-shop.net"})
+    assert allowed.status_code == 200
+    assert allowed.headers["Access-Control-Allow-Origin"] == "https://www.example-shop.net"
+    assert invoke(app, "forms", "origins", "demo", "--allow", "not a site").exit_code != 0
+    invoke(app, "forms", "origins", "demo", "--disallow", "https://www.example-shop.net")
+    assert client.get("/f/demo/definition", headers={"Origin": "https://www.example-shop.net"}).status_code == 403
+    snippets = invoke(app, "forms", "embed", "demo").output
+    assert 'src="http://127.0.0.1:5000/f/demo/embed.js"' in snippets and "/f/demo/frame" in snippets
+    assert '<form action="http://127.0.0.1:5000/f/demo" method="post">' in snippets
+    assert invoke(app, "forms", "embed", "nope").exit_code != 0

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from listserver.links import Links
 from listserver.models import (
-    AuditEntry, ConsentRecord, Contact, ContactStatus, Event, OutboxMessage, Subscription, Suppression,
+    AuditEntry, ConsentRecord, Contact, Event, OutboxMessage, Subscription, Suppression,
 )
 from listserver.tokens import Purpose, Signer
 from tests.conftest import publish

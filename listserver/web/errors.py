@@ -37,8 +37,16 @@ def _http_error(exc: HTTPException):
         413: _("What was sent is too large."),
         429: _("Too many requests from here. Please wait a little and try again."),
     }
+    titles = {
+        400: _("Not understood"),
+        404: _("Not found"),
+        405: _("Not possible here"),
+        413: _("Too large"),
+        429: _("Too many requests"),
+    }
     message = messages.get(exc.code, exc.description or "")
-    return friendly(exc.code or 500, exc.name, message, error=exc.name.lower().replace(" ", "_"))
+    return friendly(exc.code or 500, titles.get(exc.code, exc.name), message,
+                    error=exc.name.lower().replace(" ", "_"))
 
 
 def _unexpected(exc: Exception):

@@ -16,7 +16,7 @@ def friendly(status: int, title: str, message: str, *, error: str | None = None,
              template: str = "public/message.html", **extra) -> Response:
     """The same answer as a page for people and as JSON for scripts (`error` names a failure)."""
     if wants_json():
-        body = {"error": error} if error else {"status": "ok"}
+        body = {"status": "error", "error": error} if error else {"status": "ok"}
         return make_response(jsonify({**body, "message": message}), status)
     return make_response(render_template(template, title=title, message=message, **extra), status)
 

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from flask import Blueprint, abort, current_app, g, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 
-from listserver import forms, signup
+from listserver import forms, lifecycle, profiling, signup
 from listserver.bots import HONEYPOT_FIELD, STAMP_FIELD, Guard, Verdict
 from listserver.db import get_session
 from listserver.extensions import limiter
 from listserver.fields import country_names
+from listserver.links import Links
 from listserver.tokens import Purpose, Signer, TokenExpired, TokenInvalid
+from listserver.web import cors, i18n
 from listserver.web.http import client_ip, friendly, wants_json
 
 log = logging.getLogger(__name__)
@@ -22,14 +25,14 @@ EMAIL_CHECKED_FIELD = "_email_checked"  # the address the visitor kept after see
 USE_SUGGESTION_FIELD = "_use_suggestion"  # the suggested address, when the visitor took it
 
 
-def _guard() -> Guard:
+def guard() -> Guard:
     guard = current_app.extensions.get("listserver.guard")
     if guard is None:
         guard = current_app.extensions["listserver.guard"] = Guard(current_app.config["SETTINGS"])
     return guard
 
 
-def _load_form(slug: str) -> forms.PublishedForm:
+def load_form(slug: str) -> forms.PublishedForm:
     cache = current_app.extensions.get("listserver.forms")
     if cache is None:
         ttl = current_app.config["SETTINGS"].form_cache_seconds
@@ -37,27 +40,46 @@ def _load_form(slug: str) -> forms.PublishedForm:
     version = cache.published(get_session(), slug)
     if version is None:
         abort(404)
-    g.form_language = version.definition["language"]
+    g.form_language = i18n.form_language(version.definition)
+    g.form_definition = version.definition
     return version
 
 
-def _render_form(version, *, values=None, errors=None, suggestions=None, status=200):
+def _render_form(version, *, values=None, errors=None, suggestions=None, status=200,
+                 profile: profiling.Profile = profiling.NEW_VISITOR, profile_token: str | None = None, notice=None):
     definition = version.definition
     response = make_response(render_template(
         "public/form.html",
         form=definition,
-        fields=signup.view_fields(version),
+        fields=profiling.next_fields(definition, profile),
+        profile_token=profile_token if profile.recognised else None,
+        frame=_in_frame(),
+        notice=notice,
         values=values or {},
         errors=errors or {},
         suggestions=suggestions or {},
-        stamp=_guard().stamp(definition["slug"]),
+        stamp=guard().stamp(definition["slug"]),
         honeypot=HONEYPOT_FIELD,
         stamp_field=STAMP_FIELD,
         email_checked_field=EMAIL_CHECKED_FIELD,
         use_suggestion_field=USE_SUGGESTION_FIELD,
-        countries=country_names(definition["language"]),
+        countries=country_names(g.form_language),
     ), status)
     response.headers["Cache-Control"] = "no-store"
+    return _framing_policy(response, definition)
+
+
+def _in_frame() -> bool:
+    return request.endpoint in ("public.show_frame", "public.submit_frame")
+
+
+def _framing_policy(response, definition):
+    """The iframe variant may be framed by the form's allowed sites; the hosted page by nobody else."""
+    ancestors = ["'self'"]
+    if _in_frame():
+        allow = definition.get("allowed_origins") or []
+        ancestors = ["*"] if "*" in allow else ancestors + allow
+    response.headers["Content-Security-Policy"] = f"frame-ancestors {' '.join(ancestors)}"
     return response
 
 
@@ -71,46 +93,103 @@ def _submitted_answers() -> dict:
     return {key: (values if len(values) > 1 else values[0]) for key, values in request.form.lists()}
 
 
-def _check_inbox(version):
-    message = version.definition.get("success_message") or _(
+def _check_inbox(version, contact: lifecycle.ContactRow | None = None):
+    """The answer to a sign-up, the same whether it was taken or dropped (bots learn nothing)."""
+    message = forms.text(version.definition, "success_message", g.form_language) or _(
         "Almost done: we have sent you an email. Open it and press the button inside to confirm."
     )
     if wants_json():
-        return jsonify({"status": "check_inbox", "message": message})
-    return render_template("public/check_inbox.html", form=version.definition, message=message)
+        now = int(time.time())
+        token = profiling.token_for(current_app.config["SETTINGS"], contact, proven=False,
+                                    asked={f["key"]: now for f in profiling.first_view(version.definition)
+                                           if f["key"] != "email"})
+        return jsonify({"status": "check_inbox", "message": message, "profile_token": token,
+                        "next": [f["key"] for f in profiling.after_first_view(version.definition)]})
+    return _framing_policy(make_response(render_template(
+        "public/check_inbox.html", form=version.definition, message=message, frame=_in_frame())),
+        version.definition)
+
+
+def _saved(version, step: profiling.Step):
+    message = _("Thank you! Your answers are saved.")
+    if wants_json():
+        return jsonify({"status": "saved", "message": message, "profile_token": step.token,
+                        "next": [f["key"] for f in step.next], "lead_magnet": step.lead_magnet})
+    return _framing_policy(make_response(render_template(
+        "public/profile_saved.html", form=version.definition, message=message, lead_magnet=step.lead_magnet,
+        more=bool(step.next), profile_token=step.token, frame=_in_frame())), version.definition)
+
+
+def _profile(token: object, *, lock: bool = False) -> profiling.Profile:
+    return profiling.recognise(get_session(), token, current_app.config["SETTINGS"], lock=lock)
 
 
 @bp.get("/f/<slug>")
+@bp.get("/f/<slug>/frame", endpoint="show_frame")
 def show_form(slug: str):
-    return _render_form(_load_form(slug))
+    """The hosted form; with `ls_pt` (a link from one of our emails) the next questions instead."""
+    token = request.args.get("ls_pt")
+    return _render_form(load_form(slug), profile=_profile(token), profile_token=token)
 
 
 @bp.post("/f/<slug>")
+@bp.post("/f/<slug>/frame", endpoint="submit_frame")
 def submit_form(slug: str):
-    version = _load_form(slug)
+    version = load_form(slug)
+    if request.is_json and (refusal := cors.refuse_foreign(version.definition)):
+        return refusal
     answers = _submitted_answers()
     if isinstance(answers.get(USE_SUGGESTION_FIELD), str):
         answers["email"] = answers[USE_SUGGESTION_FIELD]
-    verdict = _guard().check(slug, answers, client_ip())
+    settings = current_app.config["SETTINGS"]
+    verdict = guard().check(slug, answers, client_ip())
+    if verdict == Verdict.NO_STAMP and STAMP_FIELD not in answers and not request.is_json:
+        # A plain HTML snippet on another site cannot carry a fresh render stamp: show the form
+        # filled in, with one, and ask for one more press. Nothing is stored or sent before it.
+        values = {k: v for k, v in answers.items() if isinstance(v, (str, list)) and not k.startswith("_")}
+        return _render_form(version, values=values, notice=_("One more step: check your details and press the "
+                                                             "button to sign up."))
     if verdict != Verdict.HUMAN:
         # Bots get exactly what people get, so they learn nothing; no email is sent.
         log.info("form %s: submission dropped (%s)", slug, verdict.value)
         return _check_inbox(version)
+    visitor = signup.Visitor(client_ip(), request.user_agent.string, "api" if request.is_json else "form",
+                             language=g.form_language)
+    profile = _profile(answers.get("profile_token"), lock=True)
+    if profile.recognised and _is_blank(answers.get("email")):
+        return _profiling_step(version, profile, answers, visitor)
     typed = answers.get("email")
     result = signup.submit(
-        get_session(), version, answers,
-        signup.Visitor(client_ip(), request.user_agent.string, "api" if request.is_json else "form"),
-        current_app.config["SETTINGS"],
-        allow_address=_guard().allow_address,
+        get_session(), version, answers, visitor, settings,
+        allow_address=guard().allow_address,
         typed_email_confirmed=isinstance(typed, str) and typed == answers.get(EMAIL_CHECKED_FIELD),
     )
     if result.outcome == signup.Outcome.ACCEPTED:
-        return _check_inbox(version)
+        return _check_inbox(version, result.contact)
+    return _invalid(version, answers, result.outcome.value, result.errors, result.suggestions)
+
+
+def _profiling_step(version, profile: profiling.Profile, answers: dict, visitor: signup.Visitor):
+    proof = lifecycle.Proof("profiling", visitor.ip, visitor.user_agent, version.id,
+                            forms.consent_text(version.definition, g.form_language)[1])
+    step = profiling.save_step(get_session(), version, profile, answers, proof, current_app.config["SETTINGS"])
+    if step.errors:
+        get_session().rollback()
+        return _invalid(version, answers, signup.Outcome.INVALID.value, step.errors, {}, profile=profile)
+    return _saved(version, step)
+
+
+def _invalid(version, answers: dict, status: str, errors: dict, suggestions: dict,
+             profile: profiling.Profile = profiling.NEW_VISITOR):
     if wants_json():
-        return jsonify({"status": result.outcome.value, "errors": result.errors,
-                        "suggestions": result.suggestions}), 422
+        return jsonify({"status": status, "errors": errors, "suggestions": suggestions}), 422
     values = {k: v for k, v in answers.items() if isinstance(v, (str, list))}
-    return _render_form(version, values=values, errors=result.errors, suggestions=result.suggestions, status=422)
+    return _render_form(version, values=values, errors=errors, suggestions=suggestions, status=422,
+                        profile=profile, profile_token=answers.get("profile_token"))
+
+
+def _is_blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
 
 
 def _link_problem(exc: Exception, token: str):
@@ -119,7 +198,7 @@ def _link_problem(exc: Exception, token: str):
                         _("Confirmation links work for a limited time. We can send you a fresh one."),
                         error="expired", template="public/link_expired.html", token=token)
     if isinstance(exc, signup.LinkUsed) and exc.contact is not None and exc.contact.confirmed_at is not None:
-        g.form_language = exc.version.definition["language"] if exc.version else None
+        g.form_language = exc.contact.language  # the language of the email the link came in
         return friendly(200, _("You are already confirmed"), _("This link has done its job: your address is confirmed."),
                         error="already_confirmed", template="public/confirmed.html",
                         form=exc.version.definition if exc.version else None)
@@ -134,7 +213,7 @@ def confirm_page(token: str):
         found = signup.inspect_confirmation(get_session(), token, current_app.config["SETTINGS"])
     except (TokenInvalid, TokenExpired, signup.LinkUsed) as exc:
         return _link_problem(exc, token)
-    g.form_language = found.version.definition["language"]
+    g.form_language = found.contact.language  # as the email was; the proof hashes this consent text
     response = make_response(render_template("public/confirm.html", form=found.version.definition, token=token))
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
@@ -150,11 +229,13 @@ def confirm(token: str):
     except (TokenInvalid, TokenExpired, signup.LinkUsed) as exc:
         get_session().rollback()
         return _link_problem(exc, token)
-    g.form_language = found.version.definition["language"]
+    g.form_language = found.contact.language
     if wants_json():
         return jsonify({"status": "confirmed", "lead_magnet": found.version.definition.get("lead_magnet")})
+    site = found.version.definition.get("site_url")
     return render_template("public/confirmed.html", form=found.version.definition,
-                           title=_("You are subscribed"), message=None)
+                           title=_("You are subscribed"), message=None,
+                           site_url=Links(current_app.config["SETTINGS"]).site(found.contact, site) if site else None)
 
 
 @bp.post("/confirm/<token>/resend")

@@ -1,0 +1,160 @@
+"""What the embed script on another site talks to: the script itself, the form's definition
+(cacheable, the same for everyone) and the next questions for this visitor (never cached)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from flask import Blueprint, Response, current_app, jsonify, request, send_from_directory
+from flask_babel import get_locale
+from flask_babel import gettext as _
+
+from listserver import forms, languages, profiling
+from listserver.bots import HONEYPOT_FIELD, STAMP_FIELD
+from listserver.db import get_session
+from listserver.fields import country_names
+from listserver.web import cors
+from listserver.web.public import guard, load_form
+
+bp = Blueprint("embed", __name__)
+
+STATIC = Path(__file__).parent.parent / "static"
+SCRIPT_MAX_AGE = 300  # a new embed.js reaches host pages within five minutes
+DEFINITION_MAX_AGE = 60  # a published form change reaches host pages within a minute
+INPUT_TYPES = {"email": "email", "phone": "tel", "date": "date"}
+INPUT_MODES = {"email": "email", "phone": "tel", "number": "decimal"}
+AUTOCOMPLETE = {"email": "email", "first_name": "given-name", "last_name": "family-name", "phone": "tel",
+                "postal_code": "postal-code", "country": "country", "company": "organization",
+                "job_title": "organization-title"}
+
+
+def public_field(spec: dict, language: str) -> dict:
+    """A question as the script renders it; no rule that only the server needs."""
+    rules = spec.get("rules", {})
+    if spec["type"] == "country":
+        choices = [{"value": code, "label": name} for code, name in country_names(language).items()]
+    else:
+        choices = [{"value": c["value"], "label": languages.pick(c["label"], language)}
+                   for c in rules.get("choices", [])] or None
+    return {
+        "key": spec["key"],
+        "type": spec["type"],
+        "label": languages.pick(spec["labels"], language) or spec["key"],
+        "help": languages.pick(spec["help"], language),
+        "required": spec["required"],
+        "max_length": rules.get("max_length"),
+        "choices": choices,
+        "multiple": spec["type"] == "multi_select",
+        "input_type": INPUT_TYPES.get(spec["type"], "text"),
+        "inputmode": INPUT_MODES.get(spec["type"]),
+        "autocomplete": AUTOCOMPLETE.get(spec["key"], "on"),
+    }
+
+
+def _messages() -> dict[str, str]:
+    """The script's own words, in the visitor's language."""
+    return {
+        "not_you": _("Not you?"),
+        "sending": _("Sending…"),
+        "failed": _("We could not reach the server. Please try again in a minute."),
+        "close": _("Close"),
+        "required": _("This field is required."),
+        "optional": _("optional"),
+        "choose": _("Choose…"),
+        "fix": _("Please check the fields marked below."),
+        "more": _("A few more questions, so we can send you what suits you."),
+        "save": _("Save my answers"),
+        "thanks": _("Thank you! Your answers are saved."),
+        "suggest": _("Did you mean %(address)s?", address="{suggestion}"),
+        "use_suggestion": _("Yes, use it"),
+        "keep_typed": _("No, keep what I typed"),
+        "get_it": _("Get it now"),
+    }
+
+
+def public_definition(version: forms.PublishedForm, language: str) -> dict:
+    definition = version.definition
+    magnet = definition.get("lead_magnet")
+    consent, _hash = forms.consent_text(definition, language)
+    return {
+        "slug": definition["slug"],
+        "version": version.number,
+        "language": languages.html_lang(language),
+        "dir": languages.direction(language),
+        "title": forms.text(definition, "title", language),
+        "intro": forms.text(definition, "intro", language),
+        "button": _("Sign up"),
+        "consent": consent,
+        "lead_magnet": {"title": languages.pick(magnet.get("title"), language),
+                        "description": languages.pick(magnet.get("description"), language)} if magnet else None,
+        "fields": [public_field(spec, language) for spec in definition["fields"]],
+        "fields_per_view": definition["fields_per_view"],
+        "display": definition.get("display") or forms.display_rules(None),
+        "honeypot": HONEYPOT_FIELD,
+        "stamp_field": STAMP_FIELD,
+        "messages": _messages(),
+    }
+
+
+class _Rendered:
+    """Definitions rendered once per (form version, language): they are the same for everyone."""
+
+    def __init__(self, size: int = 512):
+        self.size, self.bodies = size, {}
+
+    def get(self, version: forms.PublishedForm, language: str) -> tuple[bytes, str]:
+        key = (version.id, language)
+        found = self.bodies.get(key)
+        if found is None:
+            body = json.dumps(public_definition(version, language), ensure_ascii=False,
+                              separators=(",", ":")).encode()
+            found = (body, hashlib.sha256(body).hexdigest()[:32])
+            if len(self.bodies) >= self.size:
+                self.bodies.pop(next(iter(self.bodies)))
+            self.bodies[key] = found
+        return found
+
+
+def _rendered() -> _Rendered:
+    return current_app.extensions.setdefault("listserver.definitions", _Rendered())
+
+
+@bp.get("/f/<slug>/embed.js")
+def script(slug: str):
+    load_form(slug)  # a script for a form that does not exist would fail later, less clearly
+    response = send_from_directory(STATIC, "embed.js", mimetype="text/javascript", max_age=SCRIPT_MAX_AGE)
+    response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
+    return response
+
+
+@bp.get("/f/<slug>/definition")
+def definition(slug: str):
+    version = load_form(slug)
+    if refusal := cors.refuse_foreign(version.definition):
+        return refusal
+    body, etag = _rendered().get(version, str(get_locale()))
+    response = Response(body, mimetype="application/json")
+    response.set_etag(etag)
+    response.cache_control.public = True
+    response.cache_control.max_age = DEFINITION_MAX_AGE
+    return response.make_conditional(request)
+
+
+@bp.post("/f/<slug>/next")
+def next_fields(slug: str):
+    """The questions this visitor sees now, and a fresh render stamp for the bot check."""
+    version = load_form(slug)
+    if refusal := cors.refuse_foreign(version.definition):
+        return refusal
+    data = request.get_json(silent=True)
+    token = data.get("profile_token") if isinstance(data, dict) else None
+    profile = profiling.recognise(get_session(), token, current_app.config["SETTINGS"])
+    response = jsonify({
+        "fields": [f["key"] for f in profiling.next_fields(version.definition, profile)],
+        "stamp": guard().stamp(slug),
+        "recognised": profile.recognised,
+    })
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,47 @@
+"""The language of each page and email: chosen per request, handed to the templates."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from flask import Flask, g, has_request_context, request
+from flask_babel import get_locale
+
+from listserver import forms, languages
+
+
+def select_locale() -> str:
+    """A view's choice (g.form_language: a form's or a contact's language), else the browser's."""
+    chosen = g.get("form_language")
+    if chosen in languages.LANGUAGES:
+        return chosen
+    if not has_request_context():
+        return languages.DEFAULT
+    return languages.negotiate(request.accept_languages.values()) or languages.DEFAULT
+
+
+def form_language(definition: Mapping) -> str:
+    """The language this request shows a form in: fixed by the form, or ?lang= / the browser's."""
+    return languages.choose(definition.get("language"), requested=request.args.get("lang"),
+                            accepted=request.accept_languages.values())
+
+
+def current() -> str:
+    """The language being rendered: the request's, or the one forced for an email."""
+    locale = get_locale()
+    return str(locale) if locale is not None else languages.DEFAULT
+
+
+def _template_context() -> dict:
+    language = current()
+    return {
+        "html_lang": languages.html_lang(language),
+        "html_dir": languages.direction(language),
+        "consent": lambda definition: forms.consent_text(definition, current())[0],
+    }
+
+
+def init_app(app: Flask) -> None:
+    app.context_processor(_template_context)
+    # {{ form.title|localized }}: a plain string, or the current language's entry of a {language: text}.
+    app.add_template_filter(lambda texts: languages.pick(texts, current()), "localized")
