@@ -60,7 +60,7 @@ def topics(session: so.Session, contact: Contact) -> list[Topic]:
     active = {s.list_id for s in contact.subscriptions if s.status == SubscriptionStatus.ACTIVE}
     mine = {s.list_id for s in contact.subscriptions}
     lists = session.scalars(sa.select(MailingList).where(sa.or_(MailingList.public, MailingList.id.in_(mine)))
-                            .order_by(MailingList.name)).all()
+                            .order_by(MailingList.id)).all()
     return [Topic(l, l.id in active) for l in lists]
 
 

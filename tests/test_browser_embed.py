@@ -434,8 +434,16 @@ def test_fits_a_360_pixel_phone(app, live_server, site, phone, tmp_path):
     page.goto(site.add("/blog/post", article(base)))
     email = page.get_by_label("Email address")
     expect(email).to_be_visible()
-    email.fill("a.very.long.address.that.goes.on.and.on@a-rather-long-company-domain.example-shop.net")
-    page.get_by_role("button", name="Sign up").focus()
+    # Keyboard only: Tab into the form, type, Tab on, Enter on the button.
+    page.keyboard.press("Tab")
+    expect(email).to_be_focused()
+    page.keyboard.type("a.very.long.address.that.goes.on.and.on@a-rather-long-company-domain.example-shop.net")
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("First name")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Company")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Sign up")).to_be_focused()  # the bot trap is skipped
     page.screenshot(path=tmp_path / "embed-360.png", full_page=True)
     assert (tmp_path / "embed-360.png").stat().st_size > 0
     width = page.evaluate("document.scrollingElement.scrollWidth")
@@ -444,6 +452,35 @@ def test_fits_a_360_pixel_phone(app, live_server, site, phone, tmp_path):
         box = page.get_by_label(label).bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], f"{label} sticks out of the screen"
     assert_tappable(page.locator("#signup").locator("input:not([type=hidden]):not([tabindex='-1']), button"))
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("we have sent you an email")).to_be_focused()
+    width = page.evaluate("document.scrollingElement.scrollWidth")
+    assert width <= PHONE["width"], f"the answer scrolls sideways on a 360 px phone: {width}px wide"
+
+
+def test_the_form_waits_for_the_reader_to_scroll_or_for_some_seconds(app, live_server, site, phone):
+    _, base = live_server
+    publish(app, form_spec(site, display={"trigger": "scroll", "value": 60}), LISTS)
+    publish(app, form_spec(site, slug="later", display={"mode": "panel", "trigger": "seconds", "value": 2}))
+    page = phone.page
+    long_article = "".join(f"<p>Paragraph {n} of a long article.</p>" for n in range(80))
+    with page.expect_response(lambda r: "/definition" in r.url):
+        page.goto(site.add("/blog/long", article(base, before=long_article)))
+    page.wait_for_timeout(300)
+    expect(page.get_by_label("Email address")).to_have_count(0)
+    page.mouse.wheel(0, 1000)
+    page.wait_for_timeout(300)
+    print(page.evaluate("[pageYOffset, innerHeight, document.documentElement.scrollHeight]"))
+    print(page.evaluate(f"fetch('{base}/f/growth/definition?lang=en-GB').then(r => r.json()).then(d => JSON.stringify(d.display))"))
+    expect(page.get_by_label("Email address")).to_have_count(0)  # not 60 % yet
+    page.evaluate("window.scrollTo(0, document.scrollingElement.scrollHeight)")
+    expect(page.get_by_label("Email address")).to_be_attached()
+
+    page.goto(site.add("/blog/later", article(base, "later")))
+    started = time.monotonic()
+    panel = page.get_by_role("dialog", name="Get the growth letter")
+    expect(panel).to_be_visible()
+    assert time.monotonic() - started >= 1.5, "the panel did not wait its two seconds"
 
 
 HOSTILE_SCRIPT = """
@@ -454,6 +491,12 @@ window.JSON = { parse: function () { throw new Error("JSON.parse replaced"); },
                 stringify: function () { throw new Error("JSON.stringify replaced"); } };
 Array.prototype.map = function () { throw new Error("Array.prototype.map replaced"); };
 Array.prototype.forEach = function () { throw new Error("Array.prototype.forEach replaced"); };
+Array.prototype.push = function () { throw new Error("Array.prototype.push replaced"); };
+Array.prototype.indexOf = function () { throw new Error("Array.prototype.indexOf replaced"); };
+Array.prototype.concat = function () { throw new Error("Array.prototype.concat replaced"); };
+Function.prototype.bind = function () { throw new Error("Function.prototype.bind replaced"); };
+Object.keys = function () { throw new Error("Object.keys replaced"); };
+window.Element = undefined; window.URL = undefined; window.URLSearchParams = undefined;
 Object.prototype.polluted = "yes";
 window.listserver = { version: "someone else's" };
 window.listserverEmbed = "taken";

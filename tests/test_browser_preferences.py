@@ -213,6 +213,9 @@ def test_unsubscribe_page_asks_before_unsubscribing(subscriber, live_server, pho
     expect(page.get_by_role("link", name="Manage your other topics")).to_be_visible()
     phone.assert_fits_the_screen()
     assert contact(session).status.value == "unsubscribed"
+    # The proof says a person pressed the button on our page, not a mail client's one-click.
+    assert session.scalars(sa.select(ConsentRecord.method).where(ConsentRecord.action == "withdrawn")).all() == [
+        "unsubscribe_page", "unsubscribe_page"]
     assert subscriptions(session) == {"newsletter": "unsubscribed", "offers": "unsubscribed"}
     assert session.scalar(sa.select(sa.func.count(Suppression.id))) == 1
 

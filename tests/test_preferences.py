@@ -270,3 +270,12 @@ def test_export_gives_marketers_the_links_and_leaves_paused_contacts_out(app, cl
     client.post(f"/preferences/{token}/resume")
     assert len(export()) == 1
     assert session.scalars(sa.select(AuditEntry.action)).all() == ["export"] * 3
+
+
+def test_a_failed_profile_save_says_so_at_the_top(app, client, subscriber, session):
+    page = client.post(subscriber["preferences"] + "/profile", data={"first_name": "<b>Pia</b>"})
+    assert page.status_code == 422
+    alert = page.text.index('role="alert"')
+    assert alert < page.text.index('id="details"')  # seen first on a phone, and it links to the field
+    assert 'href="#details"' in page.text and "&lt;b&gt;Pia&lt;/b&gt;" in page.text
+    assert contact(session).attributes["first_name"] == "Pia"
