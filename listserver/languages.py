@@ -106,6 +106,6 @@ def in_every_language(message: str, **variables) -> dict[str, str]:
     return {language: gettext(language, message, **variables) for language in LANGUAGES}
 
 
-def N_(message: str) -> str:  # noqa: N802 - the name pybabel extracts by default
+def N_(message: str) -> str:  # the name pybabel extracts by default
     """Marks a message for the catalogs where it is translated later, by `gettext` above."""
     return message

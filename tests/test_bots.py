@@ -20,6 +20,19 @@ def test_honeypot_gets_the_same_answer_and_no_contact(app, client, session):
     assert session.scalars(sa.select(Contact.email)).all() == ["human@example-shop.net"]
 
 
+def test_check_inbox_page_is_reused_and_stays_what_a_fresh_render_gives(app, client):
+    pages = {}
+    for path in ("/f/demo", "/f/demo/frame"):
+        first = client.post(path, data={"email": "first@example-shop.net", "_ts": stamp(client)})
+        again = client.post(path, data={"email": "again@example-shop.net", "_ts": stamp(client)})
+        app.extensions["listserver.check_inbox_pages"].clear()  # the bot's answer is rendered anew
+        bot = client.post(path, data={"email": "bot@example-shop.net", "_ts": stamp(client), "_hp": "x"})
+        assert first.status_code == again.status_code == bot.status_code == 200
+        assert first.text == again.text == bot.text and "Check your inbox" in first.text
+        pages[path] = first.text
+    assert "in-frame" in pages["/f/demo/frame"] and "in-frame" not in pages["/f/demo"]
+
+
 def test_missing_or_forged_stamp_is_dropped(client, session):
     assert client.post("/f/demo", data={"email": "nostamp@example-shop.net"}).status_code == 200
     assert client.post("/f/demo", data={"email": "forged@example-shop.net", "_ts": "abc.def.ghi"}).status_code == 200

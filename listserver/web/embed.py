@@ -14,8 +14,7 @@ from flask_babel import gettext as _
 from listserver import forms, languages, profiling
 from listserver.bots import HONEYPOT_FIELD, STAMP_FIELD
 from listserver.db import get_session
-from listserver.fields import country_names
-from listserver.web import cors
+from listserver.web import cors, questions
 from listserver.web.public import guard, load_form
 
 bp = Blueprint("embed", __name__)
@@ -23,36 +22,6 @@ bp = Blueprint("embed", __name__)
 STATIC = Path(__file__).parent.parent / "static"
 SCRIPT_MAX_AGE = 300  # a new embed.js reaches host pages within five minutes
 DEFINITION_MAX_AGE = 60  # a published form change reaches host pages within a minute
-INPUT_TYPES = {"email": "email", "phone": "tel", "date": "date"}
-INPUT_MODES = {"email": "email", "phone": "tel", "number": "decimal"}
-AUTOCOMPLETE = {"email": "email", "first_name": "given-name", "last_name": "family-name", "phone": "tel",
-                "postal_code": "postal-code", "country": "country", "company": "organization",
-                "job_title": "organization-title"}
-
-
-def public_field(spec: dict, language: str) -> dict:
-    """A question as the script renders it; no rule that only the server needs."""
-    rules = spec.get("rules", {})
-    if spec["type"] == "country":
-        choices = [{"value": code, "label": name} for code, name in country_names(language).items()]
-    else:
-        choices = [{"value": c["value"], "label": languages.pick(c["label"], language)}
-                   for c in rules.get("choices", [])] or None
-    return {
-        "key": spec["key"],
-        "type": spec["type"],
-        "label": languages.pick(spec["labels"], language) or spec["key"],
-        "help": languages.pick(spec["help"], language),
-        "required": spec["required"],
-        "max_length": rules.get("max_length"),
-        "choices": choices,
-        "multiple": spec["type"] == "multi_select",
-        "input_type": INPUT_TYPES.get(spec["type"], "text"),
-        "inputmode": INPUT_MODES.get(spec["type"]),
-        "autocomplete": AUTOCOMPLETE.get(spec["key"], "on"),
-    }
-
-
 def _messages() -> dict[str, str]:
     """The script's own words, in the visitor's language."""
     return {
@@ -89,7 +58,7 @@ def public_definition(version: forms.PublishedForm, language: str) -> dict:
         "consent": consent,
         "lead_magnet": {"title": languages.pick(magnet.get("title"), language),
                         "description": languages.pick(magnet.get("description"), language)} if magnet else None,
-        "fields": [public_field(spec, language) for spec in definition["fields"]],
+        "fields": [questions.view(spec, language) for spec in definition["fields"]],
         "fields_per_view": definition["fields_per_view"],
         "display": definition.get("display") or forms.display_rules(None),
         "honeypot": HONEYPOT_FIELD,

@@ -8,6 +8,7 @@ from flask import Flask, g, has_request_context, request
 from flask_babel import get_locale
 
 from listserver import forms, languages
+from listserver.web import questions
 
 
 def select_locale() -> str:
@@ -45,3 +46,5 @@ def init_app(app: Flask) -> None:
     app.context_processor(_template_context)
     # {{ form.title|localized }}: a plain string, or the current language's entry of a {language: text}.
     app.add_template_filter(lambda texts: languages.pick(texts, current()), "localized")
+    # {% set q = question(field) %}: label, help, choices, input type… in the current language.
+    app.add_template_global(lambda spec: questions.view(spec, current()), "question")

@@ -12,7 +12,6 @@ from listserver import forms, lifecycle, profiling, signup
 from listserver.bots import HONEYPOT_FIELD, STAMP_FIELD, Guard, Verdict
 from listserver.db import get_session
 from listserver.extensions import limiter
-from listserver.fields import country_names
 from listserver.links import Links
 from listserver.tokens import Purpose, Signer, TokenExpired, TokenInvalid
 from listserver.web import cors, i18n
@@ -63,7 +62,6 @@ def _render_form(version, *, values=None, errors=None, suggestions=None, status=
         stamp_field=STAMP_FIELD,
         email_checked_field=EMAIL_CHECKED_FIELD,
         use_suggestion_field=USE_SUGGESTION_FIELD,
-        countries=country_names(g.form_language),
     ), status)
     response.headers["Cache-Control"] = "no-store"
     return _framing_policy(response, definition)
@@ -105,9 +103,26 @@ def _check_inbox(version, contact: lifecycle.ContactRow | None = None):
                                            if f["key"] != "email"})
         return jsonify({"status": "check_inbox", "message": message, "profile_token": token,
                         "next": [f["key"] for f in profiling.after_first_view(version.definition)]})
-    return _framing_policy(make_response(render_template(
-        "public/check_inbox.html", form=version.definition, message=message, frame=_in_frame())),
-        version.definition)
+    return _framing_policy(make_response(_check_inbox_page(version, message)), version.definition)
+
+
+def _check_inbox_page(version, message: str) -> str:
+    """The page is the same for every visitor of a form version, language and layout: render it once.
+
+    So check_inbox.html and base.html may use nothing per request (no CSRF token, nonce or
+    request data) beyond what the key holds; tests/test_bots.py compares it with a fresh render.
+    """
+    key = (version.id, i18n.current(), _in_frame(), request.script_root, message)
+    pages = current_app.extensions.setdefault("listserver.check_inbox_pages", {})
+    page = pages.get(key)
+    if page is None:
+        page = render_template("public/check_inbox.html", form=version.definition, message=message,
+                               frame=_in_frame())
+        if not current_app.jinja_env.auto_reload:
+            if len(pages) >= 256:
+                pages.pop(next(iter(pages)))
+            pages[key] = page
+    return page
 
 
 def _saved(version, step: profiling.Step):
