@@ -108,7 +108,7 @@ def _choice(session: so.Session, key: str, choice: object) -> dict:
         choice = {"value": choice, "label": choice}
     if not isinstance(choice, Mapping) or not isinstance(choice.get("value"), str):
         raise SpecError(f"field {key!r}: each choice needs a 'value'")
-    entry = {"value": choice["value"], "label": choice.get("label") or choice["value"]}
+    entry = {"value": choice["value"], "label": _localized(choice.get("label")) or choice["value"]}
     if choice.get("list"):
         list_id = session.scalar(sa.select(MailingList.id).where(MailingList.key == choice["list"]))
         if list_id is None:
@@ -155,9 +155,8 @@ def _profile_magnets(spec: object, fields: list[dict]) -> list[dict]:
         after = magnet.get("after") if isinstance(magnet, Mapping) else None
         if not after or not isinstance(after, list) or not set(after) <= keys - {"email"} or not magnet.get("title"):
             raise SpecError("each of 'profile_magnets' needs a 'title' and 'after': a list of the form's fields")
-        magnets.append({"after": list(after), "title": str(magnet["title"]),
-                        "description": str(magnet.get("description") or ""), "url": str(magnet.get("url") or ""),
-                        "button": str(magnet.get("button") or "")})
+        magnets.append({"after": list(after), "url": str(magnet.get("url") or ""),
+                        **{key: _localized(magnet.get(key)) for key in LEAD_MAGNET_LOCALIZABLE}})
     return magnets
 
 
@@ -246,6 +245,13 @@ def build_definition(session: so.Session, spec: Mapping, lists: list[MailingList
 def text(definition: Mapping, key: str, language: str) -> str:
     """A form's title, intro, success message… in `language` (English, then any, when not given)."""
     return languages.pick(definition.get(key), language)
+
+
+def lead_magnet_in(magnet: Mapping | None, language: str) -> dict | None:
+    """A lead magnet with its texts in one language, as a script shows it."""
+    if not magnet:
+        return None
+    return {**magnet, **{key: languages.pick(magnet.get(key), language) for key in LEAD_MAGNET_LOCALIZABLE}}
 
 
 def consent_text(definition: Mapping, language: str) -> tuple[str, str]:

@@ -159,8 +159,12 @@ def _upsert_statement(dialect: str) -> sa.Insert:
         table = Contact.__table__
         insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
         _UPSERTS[dialect] = (
-            insert.on_conflict_do_update(index_elements=[table.c.email_key],
-                                         set_={"updated_at": insert.excluded.updated_at})
+            insert.on_conflict_do_update(index_elements=[table.c.email_key], set_={
+                "updated_at": insert.excluded.updated_at,
+                # Someone still unconfirmed who signs up again reads their next email in the new language.
+                "language": sa.case((table.c.confirmed_at.is_(None), insert.excluded.language),
+                                    else_=table.c.language),
+            })
             .returning(table.c.id, table.c.email, table.c.language, table.c.status, table.c.confirmed_at,
                        table.c.link_version, table.c.created_at)
         )

@@ -301,3 +301,30 @@ def test_the_form_on_a_phone_in_each_language(app, live_server, browser):  # noq
             assert phone.problems == [], f"{language}: the browser ran into problems"
         finally:
             phone.close()
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_embed_script_gets_the_form_in_the_visitor_language(app, client, language):
+    publish_news(app, "auto")
+    answer = client.get(f"/f/{slug('auto')}/definition", headers={"Accept-Language": "en"},
+                        query_string={"lang": language})
+    body = answer.json
+    assert body["language"] == SEEN[language]["html_lang"] and body["button"] == SEEN[language]["button"]
+    assert body["title"] == TITLE[language] and body["consent"].startswith(SEEN[language]["consent"].rstrip("."))
+    assert [f["label"] for f in body["fields"]] == [SEEN[language]["email"], SEEN[language]["first_name"]]
+    assert body["messages"]["required"] == SEEN[language]["required"]
+    # One URL, several languages: a shared cache must keep them apart.
+    assert "Accept-Language" in answer.headers["Vary"]
+
+
+def test_someone_unconfirmed_who_signs_up_again_reads_the_new_language(app, client, deliver, inbox, session):
+    publish_news(app, "auto")
+    for language in ("de", "ru"):
+        page = client.get(f"/f/{slug('auto')}?lang={language}")
+        action = re.search(r'<form method="post" action="([^"]+)"', page.text).group(1)
+        client.post(action, data={"email": "olga@example-shop.net",
+                                  "_ts": re.search(r'name="_ts" value="([^"]+)"', page.text).group(1)})
+    deliver(app)
+    assert {m["Subject"] for m in inbox.to("olga@example-shop.net")} == {SEEN["de"]["subject"],
+                                                                         SEEN["ru"]["subject"]}
+    assert contact_of(session, "olga@example-shop.net").language == "ru"

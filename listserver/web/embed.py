@@ -56,8 +56,8 @@ def public_definition(version: forms.PublishedForm, language: str) -> dict:
         "intro": forms.text(definition, "intro", language),
         "button": _("Sign up"),
         "consent": consent,
-        "lead_magnet": {"title": languages.pick(magnet.get("title"), language),
-                        "description": languages.pick(magnet.get("description"), language)} if magnet else None,
+        "lead_magnet": {key: value for key, value in forms.lead_magnet_in(magnet, language).items()
+                        if key in ("title", "description")} if magnet else None,
         "fields": [questions.view(spec, language) for spec in definition["fields"]],
         "fields_per_view": definition["fields_per_view"],
         "display": definition.get("display") or forms.display_rules(None),
@@ -108,6 +108,8 @@ def definition(slug: str):
     response.set_etag(etag)
     response.cache_control.public = True
     response.cache_control.max_age = DEFINITION_MAX_AGE
+    if version.definition["language"] == languages.AUTO:  # shared caches must keep one copy per language
+        response.vary.add("Accept-Language")
     return response.make_conditional(request)
 
 

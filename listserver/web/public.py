@@ -129,7 +129,8 @@ def _saved(version, step: profiling.Step):
     message = _("Thank you! Your answers are saved.")
     if wants_json():
         return jsonify({"status": "saved", "message": message, "profile_token": step.token,
-                        "next": [f["key"] for f in step.next], "lead_magnet": step.lead_magnet})
+                        "next": [f["key"] for f in step.next],
+                        "lead_magnet": forms.lead_magnet_in(step.lead_magnet, g.form_language)})
     return _framing_policy(make_response(render_template(
         "public/profile_saved.html", form=version.definition, message=message, lead_magnet=step.lead_magnet,
         more=bool(step.next), profile_token=step.token, frame=_in_frame())), version.definition)
@@ -246,7 +247,8 @@ def confirm(token: str):
         return _link_problem(exc, token)
     g.form_language = found.contact.language
     if wants_json():
-        return jsonify({"status": "confirmed", "lead_magnet": found.version.definition.get("lead_magnet")})
+        return jsonify({"status": "confirmed", "lead_magnet": forms.lead_magnet_in(
+            found.version.definition.get("lead_magnet"), g.form_language)})
     site = found.version.definition.get("site_url")
     return render_template("public/confirmed.html", form=found.version.definition,
                            title=_("You are subscribed"), message=None,
