@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import functools
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -152,14 +153,20 @@ def clean_email(raw: str, *, business_only: bool = False) -> Email:
 
 def suggest_email(email: Email) -> str | None:
     """A likely intended address when the domain looks like a typo of a common one."""
-    domain = email.domain
+    intended = _intended_domain(email.domain)
+    if intended is None:
+        return None
+    local = email.normalized.rsplit("@", 1)[0]
+    return f"{local}@{intended}"
+
+
+@functools.lru_cache(maxsize=4096)
+def _intended_domain(domain: str) -> str | None:
+    # Cached: sign-ups come from the same few thousand domains again and again, and difflib is slow.
     if domain in COMMON_MAIL_DOMAINS or domain in FREE_MAIL_DOMAINS:
         return None
     match = difflib.get_close_matches(domain, COMMON_MAIL_DOMAINS, n=1, cutoff=0.8)
-    if not match:
-        return None
-    local = email.normalized.rsplit("@", 1)[0]
-    return f"{local}@{match[0]}"
+    return match[0] if match else None
 
 
 def clean_name(raw: str, max_length: int) -> str:

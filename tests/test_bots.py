@@ -2,6 +2,7 @@
 
 import re
 
+import pytest
 import sqlalchemy as sa
 
 from listserver.models import Contact, OutboxMessage
@@ -64,6 +65,25 @@ def test_per_ip_limit_in_redis(make_app, redis_client, session):
         assert page.status_code == 200 and "Check your inbox" in page.text
     assert stored(session) == 3
     assert any(key.startswith(b"LIMITS:") for key in redis_client.keys("*")), "limits are kept in Redis"
+
+
+def test_every_window_of_the_per_ip_limit_counts_in_redis(make_app, redis_client, session):
+    app = make_app(redis_url=REDIS_URL, ratelimit_ip="100/minute;2/day")
+    client = app.test_client()
+    for n in range(4):
+        page = client.post("/f/demo", data={"email": f"day{n}@example-shop.net", "_ts": stamp(client)})
+        assert page.status_code == 200 and "Check your inbox" in page.text
+    assert stored(session) == 2
+    assert len([key for key in redis_client.keys("LIMITS:*") if b"/ip/" in key]) == 2
+
+
+@pytest.mark.parametrize("in_redis", [False, True], ids=["memory", "redis"])
+def test_limited_page_answers_429_once_its_limit_is_used(make_app, redis_client, in_redis):
+    app = make_app(redis_url=REDIS_URL) if in_redis else make_app()
+    client = app.test_client()
+    answers = [client.post("/confirm/not-a-token/resend").status_code for _ in range(6)]
+    assert answers == [200] * 5 + [429]  # resending a link: 5 an hour per client
+    assert client.get("/preferences/new-link").status_code == 200  # limits only the POST
 
 
 def test_per_address_limit(make_app, session):

@@ -36,6 +36,7 @@ def _messages() -> dict[str, str]:
         "more": _("A few more questions, so we can send you what suits you."),
         "save": _("Save my answers"),
         "thanks": _("Thank you! Your answers are saved."),
+        "check_inbox": _("Check your inbox"),
         "suggest": _("Did you mean %(address)s?", address="{suggestion}"),
         "use_suggestion": _("Yes, use it"),
         "keep_typed": _("No, keep what I typed"),
