@@ -30,17 +30,23 @@ class LinkRevoked(Exception):
 def contact_for_link(session: so.Session, purpose: Purpose, token: str, settings: Settings, *,
                      lock: bool = False) -> Contact | None:
     """The contact a subscriber link is for; None if erased. TokenInvalid/TokenExpired/LinkRevoked."""
+    return load_link(session, purpose, token, settings, lock=lock)[0]
+
+
+def load_link(session: so.Session, purpose: Purpose, token: str, settings: Settings, *,
+              lock: bool = False) -> tuple[Contact | None, dict]:
+    """The contact a signed link names (None if erased) and what else it carries."""
     payload = Signer(settings).load(purpose, token)
     contact_id = payload.get("c")
     if not isinstance(contact_id, int):
-        return None
+        return None, payload
     query = sa.select(Contact).where(Contact.id == contact_id)
     if lock:
         query = query.with_for_update().execution_options(populate_existing=True)
     contact = session.scalars(query).one_or_none()
     if contact is not None and payload.get("v") != contact.link_version:
         raise LinkRevoked()
-    return contact
+    return contact, payload
 
 
 def list_id_of(token: str, settings: Settings) -> int | None:

@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from listserver import lifecycle, outbox
+from listserver import lifecycle, outbox, preferences
 from listserver.fields import clean_answers
 from listserver.links import Links
 from listserver.models import Contact, ContactStatus, MailingList, SubscriptionStatus
 from listserver.models._types import utcnow
 from listserver.settings import Settings
-from listserver.tokens import Purpose, Signer, TokenExpired, TokenInvalid
+from listserver.tokens import Purpose, TokenExpired, TokenInvalid
 
 # Contacts who left (or whose address failed) are asked for their address again, which means a
 # new double opt-in; they are not "recognised" by an old token.
@@ -55,17 +55,10 @@ def recognise(session: so.Session, token: object, settings: Settings, *, lock: b
     if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
         return NEW_VISITOR
     try:
-        payload = Signer(settings).load(Purpose.PROFILE, token)
-    except (TokenInvalid, TokenExpired):
+        contact, payload = preferences.load_link(session, Purpose.PROFILE, token, settings, lock=lock)
+    except (TokenInvalid, TokenExpired, preferences.LinkRevoked):
         return NEW_VISITOR
-    contact_id = payload.get("c")
-    if not isinstance(contact_id, int):
-        return NEW_VISITOR
-    query = sa.select(Contact).where(Contact.id == contact_id)
-    if lock:
-        query = query.with_for_update().execution_options(populate_existing=True)
-    contact = session.scalars(query).one_or_none()
-    if contact is None or payload.get("v") != contact.link_version or contact.status not in RECOGNISED:
+    if contact is None or contact.status not in RECOGNISED:
         return NEW_VISITOR
     asked = payload.get("a") if isinstance(payload.get("a"), dict) else {}
     return Profile(contact, payload.get("p") is True,

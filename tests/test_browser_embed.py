@@ -453,7 +453,8 @@ def test_fits_a_360_pixel_phone(app, live_server, site, phone, tmp_path):
         assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], f"{label} sticks out of the screen"
     assert_tappable(page.locator("#signup").locator("input:not([type=hidden]):not([tabindex='-1']), button"))
     page.keyboard.press("Enter")
-    expect(page.get_by_text("we have sent you an email")).to_be_focused()
+    expect(page.get_by_role("heading", name="Check your inbox")).to_be_focused()
+    expect(page.get_by_text("we have sent you an email")).to_be_visible()
     width = page.evaluate("document.scrollingElement.scrollWidth")
     assert width <= PHONE["width"], f"the answer scrolls sideways on a 360 px phone: {width}px wide"
 

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from listserver.models import Contact, ContactStatus, MailingList, Subscription, SubscriptionStatus
 from tests.conftest import publish
+from tests.test_cli import invoke
 
 SHOP = "https://shop.example-shop.net"
 ELSEWHERE = "https://evil.example.org"
@@ -256,3 +257,17 @@ def test_embed_script_is_served_for_existing_forms(client, guide):
     assert script.status_code == 200 and script.mimetype == "text/javascript"
     assert "max-age=300" in script.headers["Cache-Control"] and script.headers.get("ETag")
     assert client.get("/f/nope/embed.js").status_code == 404
+
+
+def test_revoked_links_revoke_profile_tokens_too(app, client, guide, deliver, inbox, session):
+    token = signed_up(client, deliver, app, inbox)
+    assert stamp_for(client, token)["recognised"] is True
+    assert invoke(app, "contacts", "revoke-links", "lena@example-shop.net").exit_code == 0
+    assert stamp_for(client, token)["recognised"] is False
+
+
+def test_no_cookies_from_anything_the_script_calls(client, guide):
+    token_answer = post_json(client, {"email": "c@example-shop.net"})
+    for answer in (client.get("/f/guide/embed.js"), client.get("/f/guide/definition", headers={"Origin": SHOP}),
+                   client.post("/f/guide/next", json={}, headers={"Origin": SHOP}), token_answer):
+        assert answer.status_code == 200 and "Set-Cookie" not in answer.headers

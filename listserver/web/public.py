@@ -93,31 +93,34 @@ def _submitted_answers() -> dict:
 
 def _check_inbox(version, contact: lifecycle.ContactRow | None = None):
     """The answer to a sign-up, the same whether it was taken or dropped (bots learn nothing)."""
-    message = forms.text(version.definition, "success_message", g.form_language) or _(
-        "Almost done: we have sent you an email. Open it and press the button inside to confirm."
-    )
     if wants_json():
         now = int(time.time())
         token = profiling.token_for(current_app.config["SETTINGS"], contact, proven=False,
                                     asked={f["key"]: now for f in profiling.first_view(version.definition)
                                            if f["key"] != "email"})
-        return jsonify({"status": "check_inbox", "message": message, "profile_token": token,
+        return jsonify({"status": "check_inbox", "message": _success_message(version), "profile_token": token,
                         "next": [f["key"] for f in profiling.after_first_view(version.definition)]})
-    return _framing_policy(make_response(_check_inbox_page(version, message)), version.definition)
+    return _framing_policy(make_response(_check_inbox_page(version)), version.definition)
 
 
-def _check_inbox_page(version, message: str) -> str:
+def _success_message(version) -> str:
+    return forms.text(version.definition, "success_message", g.form_language) or _(
+        "Almost done: we have sent you an email. Open it and press the button inside to confirm."
+    )
+
+
+def _check_inbox_page(version) -> str:
     """The page is the same for every visitor of a form version, language and layout: render it once.
 
     So check_inbox.html and base.html may use nothing per request (no CSRF token, nonce or
     request data) beyond what the key holds; tests/test_bots.py compares it with a fresh render.
     """
-    key = (version.id, i18n.current(), _in_frame(), request.script_root, message)
+    key = (version.id, g.form_language, i18n.current(), _in_frame(), request.script_root)
     pages = current_app.extensions.setdefault("listserver.check_inbox_pages", {})
     page = pages.get(key)
     if page is None:
-        page = render_template("public/check_inbox.html", form=version.definition, message=message,
-                               frame=_in_frame())
+        page = render_template("public/check_inbox.html", form=version.definition,
+                               message=_success_message(version), frame=_in_frame())
         if not current_app.jinja_env.auto_reload:
             if len(pages) >= 256:
                 pages.pop(next(iter(pages)))
