@@ -61,13 +61,13 @@ def run(host: str, port: int) -> None:
     settings = _settings()
     migrate.upgrade(settings)
     with db.session() as session:
-        embedded.ensure_demo(session)
+        embedded.ensure_demo(session, settings.base_url)
         password = embedded.ensure_admin(session, settings.instance_path)
     background = embedded.start_background(app, settings.worker_threads)
     base = f"http://{host}:{port}"
     click.echo(
         f"\nlistserver is running at {base}\n"
-        f"  demo form:  {base}/f/demo\n"
+        f"  demo form:  {base}/f/demo  (embedded in a web page: {base}{embedded.DEMO_SITE})\n"
         f"  console:    {base}/admin/  (sign in as {embedded.ADMIN_EMAIL} / {password})\n"
         f"  mail sent:  {base}/admin/outbox  (nothing leaves this machine; copies in {settings.mail_dir})\n"
         f"  data:       {settings.database_url}\n"

@@ -30,7 +30,10 @@ DEMO_FORM = {
     "language": "en",
     "lists": ["newsletter"],
     "frequency": "once a month",
-    "fields": ["email", {"key": "first_name", "required": False}],
+    # The first view asks for the address and a name; a returning visitor is asked the next two.
+    "fields": ["email", {"key": "first_name", "required": False}, {"key": "company", "required": False},
+               {"key": "job_title", "required": False}],
+    "fields_per_view": 2,
     "lead_magnet": {
         "title": "The list-building checklist (one page)",
         "description": "Twelve checks for sign-up forms that people finish and trust.",
@@ -40,10 +43,14 @@ DEMO_FORM = {
 }
 
 
-def ensure_demo(session: so.Session) -> None:
+def ensure_demo(session: so.Session, base_url: str = "http://127.0.0.1:5000") -> None:
     forms.upsert_list(session, DEMO_LIST)
-    forms.publish_form(session, DEMO_FORM)
+    # A page of a pretend website with the form embedded; links in the demo's emails lead back to it.
+    forms.publish_form(session, {**DEMO_FORM, "site_url": f"{base_url.rstrip('/')}{DEMO_SITE}"})
     session.commit()
+
+
+DEMO_SITE = "/static/demo/site.html"
 
 
 def ensure_admin(session: so.Session, instance_path: str) -> str:

@@ -161,6 +161,10 @@ def test_sign_up_on_a_blog_confirm_and_come_back_to_the_next_questions(app, live
     expect(page.get_by_label("Company")).to_have_count(0)  # two questions at a time
     sign_up = page.locator("[data-listserver-form], #signup").get_by_role("button", name="Sign up")
     expect(sign_up).to_have_css("background-color", ACCENT)  # the host's colour, not its red buttons
+    expect(sign_up).to_have_css("color", "rgb(255, 255, 255)")
+    expect(page.get_by_role("heading", name="Get the growth letter")).to_have_css("font-size", "20px")
+    expect(email).to_have_css("width", re.compile(r"^(2\d\d|3[0-5]\d)(\.\d+)?px$"))  # not the host's 900px
+    expect(page.get_by_text("Two short emails a month")).to_have_css("font-family", re.compile("system-ui"))
     assert_tappable(page.locator("#signup").locator("input:not([type=hidden]):not([tabindex='-1']), button"))
     expect(page.get_by_label("Leave this empty")).not_to_be_in_viewport()
     phone.assert_fits_the_screen()

@@ -146,7 +146,7 @@ listserver:profile (signed profile token), listserver:<slug>:views, listserver:<
     "font:16px/1.5 var(--listserver-font,system-ui,-apple-system,'Segoe UI',Roboto,sans-serif);" +
     "color:var(--t);background:var(--b);padding:1rem;border-radius:var(--r);max-width:100%;" +
     "box-sizing:border-box;overflow-wrap:anywhere;position:relative}" +
-    ".ls *{box-sizing:border-box;font:inherit;color:inherit}" +
+    "*{box-sizing:border-box}input,select,button{font:inherit}" +
     ".panel{position:fixed;z-index:2147483000;right:1rem;bottom:1rem;width:24rem;" +
     "max-width:calc(100vw - 2rem);max-height:calc(100vh - 2rem);overflow:auto;box-shadow:0 2px 12px rgba(0,0,0,.25)}" +
     "h2{font-size:1.25em;font-weight:700;line-height:1.3;margin:0 0 .5rem}.panel h2{margin-right:2.5rem}" +
@@ -171,7 +171,7 @@ listserver:profile (signed profile token), listserver:<slug>:views, listserver:<
     ":focus-visible{outline:3px solid var(--a);outline-offset:2px}" +
     ".hp{position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden}" +
     ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}" +
-    "a{color:var(--a)}[hidden]{display:none}";
+    "a{color:var(--a)}[hidden]{display:none}[data-plain] input{margin-bottom:1rem}";
 
   function style(shadow) {
     try { // constructed stylesheets are not subject to the host page's style-src
@@ -221,12 +221,15 @@ listserver:profile (signed profile token), listserver:<slug>:views, listserver:<
     if (plain && box && box.querySelector("form[data-plain]")) return;
     plain = true;
     try {
-      if (!target && !panel) return;
-      var hadForm = target && target.getElementsByTagName("form").length;
-      if (!box && hadForm) return; // the page's own no-JS form is still there, untouched
+      if (!target) return;
+      var hadForm = target.getElementsByTagName("form").length;
+      if (hadForm && (!box || panel)) { // the page's own no-JS form is still there, untouched
+        if (panel && panel.parentNode) panel.parentNode.removeChild(panel);
+        return;
+      }
       mount();
       clear();
-      if (hadForm && root !== target) { box.appendChild(h("slot")); return; }
+      if (hadForm) return box.appendChild(h("slot")); // out from under our shadow root
       var email = field("email") || { key: "email", type: "email", label: "Email address", required: true };
       box.appendChild(h("form", { method: "post", action: B + "/f/" + slug, target: "_blank", "data-plain": "",
         "accept-charset": "utf-8" }, [
@@ -236,7 +239,7 @@ listserver:profile (signed profile token), listserver:<slug>:views, listserver:<
           maxlength: email.max_length || 254 }),
         honeypot(), stamp ? h("input", { type: "hidden", name: def.stamp_field || "_ts", value: stamp }) : null,
         def ? h("p", { "class": "consent", text: def.consent }) : null,
-        h("button", { type: "submit", style: "margin-top:1rem", text: def ? def.button : "Sign up" })
+        h("button", { type: "submit", text: def ? def.button : "Sign up" })
       ]));
     } catch (e) { /* nothing more we can do without breaking the page */ }
   }
@@ -263,10 +266,10 @@ listserver:profile (signed profile token), listserver:<slug>:views, listserver:<
     var id = "ls-" + slug + "-" + at, kids, input, i, c, opts, type = f.type;
     f = { key: f.key, type: type, label: f.label, help: f.help, required: f.required, choices: f.choices || [],
       id: id, inputs: [], spec: f };
-    var label = f.label + (f.required || !text("optional", "") ? "" : " " + text("optional", ""));
+    var optional = f.required || !text("optional", "") ? "" : " (" + text("optional", "") + ")";
     var help = f.help ? h("span", { "class": "help", id: id + "-help", text: f.help }) : null;
     if (type === "multi_select" || (f.spec.multiple && type === "select")) {
-      kids = [h("legend", { text: label }), help];
+      kids = [h("legend", {}, labelled(f.label, optional)), help];
       for (i = 0; i < f.choices.length; i++) {
         c = f.choices[i];
         input = h("input", { type: "checkbox", name: f.key, value: c.value, id: id + "-" + i });
@@ -279,7 +282,7 @@ listserver:profile (signed profile token), listserver:<slug>:views, listserver:<
     }
     if (type === "checkbox" || type === "consent") {
       input = h("input", { type: "checkbox", name: f.key, value: "1", id: id, required: !!f.required });
-      f.node = h("div", { "class": "f" }, [h("label", { "class": "c", "for": id }, [input, D.createTextNode(label)]),
+      f.node = h("div", { "class": "f" }, [h("label", { "class": "c", "for": id }, labelled(f.label, optional, input)),
         help]);
     } else {
       if (type === "select" || type === "country") {
@@ -293,11 +296,15 @@ listserver:profile (signed profile token), listserver:<slug>:views, listserver:<
           inputmode: f.spec.inputmode || (type === "number" ? "decimal" : null),
           autocapitalize: type === "email" ? "off" : null, spellcheck: type === "email" ? "false" : null });
       }
-      f.node = h("div", { "class": "f" }, [h("label", { "for": id, text: label }), help, input]);
+      f.node = h("div", { "class": "f" }, [h("label", { "for": id }, labelled(f.label, optional)), help, input]);
     }
     f.inputs[0] = f.first = input;
     describe(input, f);
     return f;
+  }
+
+  function labelled(words, optional, input) {
+    return [input, D.createTextNode(words), optional ? h("span", { "class": "hint", text: optional }) : null];
   }
 
   function value(f) {
@@ -422,6 +429,9 @@ listserver:profile (signed profile token), listserver:<slug>:views, listserver:<
         alert.className = "alert sr";
         alert.textContent = first.label + ": " + first.error;
         first.first.focus();
+      } else {
+        for (j in errors) if (has.call(errors, j)) alert.textContent = errors[j]; // not a question shown here
+        alert.className = "alert";
       }
     }
 
