@@ -287,7 +287,9 @@ listserver:profile (signed profile token), listserver:<slug>:views, listserver:<
     } else {
       if (type === "select" || type === "country") {
         opts = [h("option", { value: "", text: text("choose", "\u2026") })];
-        for (i = 0; i < f.choices.length; i++) opts[i + 1] = h("option", { value: f.choices[i].value, text: f.choices[i].label });
+        for (i = 0; i < f.choices.length; i++) {
+          opts[i + 1] = h("option", { value: f.choices[i].value, text: f.choices[i].label });
+        }
         input = h("select", { id: id, name: f.key, required: !!f.required }, opts);
       } else {
         input = h("input", { id: id, name: f.key, required: !!f.required,
