@@ -542,3 +542,25 @@ def test_a_hostile_page_with_a_strict_policy_and_no_storage_still_gets_a_working
     # No storage: the next page view is a new visitor again, and still works.
     page.reload()
     expect(page.get_by_label("Email address")).to_be_visible()
+
+
+def test_the_embedded_form_speaks_the_visitor_language(app, live_server, site, browser):  # noqa: F811
+    _, base = live_server
+    title = {"en": "Get the growth letter", "de": "Holen Sie sich den Wachstumsbrief", "ru": "Получите письмо о росте"}
+    publish(app, form_spec(site, language="auto", title=title), LISTS)
+    russian = Phone(browser, locale="ru-RU")
+    try:
+        page = russian.page
+        page.goto(site.add("/blog/ru", article(base)))
+        expect(page.get_by_role("heading", name=title["ru"])).to_be_visible()
+        expect(page.get_by_label("Адрес электронной почты")).to_be_visible()
+        expect(page.get_by_role("button", name="Подписаться")).to_be_visible()
+        # The site may choose the language itself; that wins over the browser's.
+        page.goto(site.add("/blog/de", article(base).replace('data-target="#signup"',
+                                                            'data-target="#signup" data-lang="de"')))
+        expect(page.get_by_role("heading", name=title["de"])).to_be_visible()
+        expect(page.get_by_label("E-Mail-Adresse")).to_be_visible()
+        expect(page.get_by_role("button", name="Anmelden")).to_be_visible()
+    finally:
+        russian.close()
+    assert russian.problems == []
