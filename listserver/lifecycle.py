@@ -91,6 +91,30 @@ _SUBSCRIPTIONS_OF = sa.select(Subscription.__table__.c.list_id, Subscription.__t
 _UPSERTS: dict[str, sa.Insert] = {}
 
 
+def _subscribe_and_consent_statement() -> sa.Insert:
+    """PostgreSQL only: pending subscriptions (a data-modifying CTE) and their consent records."""
+    subscription, consent = Subscription.__table__, ConsentRecord.__table__
+    proof = ["action", "form_version_id", "consent_text_hash", "method", "ip", "user_agent"]
+
+    def bind(name: str) -> sa.BindParameter:
+        return sa.bindparam(name, type_=consent.c[name].type)
+
+    def each(name: str) -> sa.FunctionElement:
+        return sa.func.unnest(sa.bindparam(name, type_=postgresql.ARRAY(sa.Integer)))
+
+    new = sa.insert(subscription).from_select(
+        ["contact_id", "list_id", "status", "created_at"],
+        sa.select(bind("contact_id"), each("new"), sa.bindparam("status", type_=subscription.c.status.type),
+                  bind("created_at")))
+    return sa.insert(consent).from_select(
+        ["contact_id", "list_id", "created_at", *proof],
+        sa.select(bind("contact_id"), each("waiting"), bind("created_at"), *[bind(name) for name in proof]),
+    ).add_cte(new.cte("new_subscriptions"))
+
+
+_SUBSCRIBE_AND_CONSENT = _subscribe_and_consent_statement()
+
+
 def record_event(session: so.Session, contact: Contact | ContactRow | int | None, kind: str, **data) -> None:
     session.connection().execute(_INSERT_EVENT, {"contact_id": _id(contact), "kind": kind, "data": data,
                                                  "created_at": utcnow()})
@@ -99,18 +123,15 @@ def record_event(session: so.Session, contact: Contact | ContactRow | int | None
 def _consents(session: so.Session, contact, action: ConsentAction, list_ids: list[int | None], proof: Proof):
     if not list_ids:
         return
-    now = utcnow()
-    session.connection().execute(_INSERT_CONSENT, [{
-        "contact_id": _id(contact),
-        "list_id": list_id,
-        "action": action,
-        "form_version_id": proof.form_version_id,
-        "consent_text_hash": proof.consent_text_hash,
-        "method": proof.method,
-        "ip": proof.ip,
-        "user_agent": (proof.user_agent or "")[:512] or None,
-        "created_at": now,
-    } for list_id in list_ids])
+    values = _consent_values(contact, action, proof)
+    session.connection().execute(_INSERT_CONSENT, [{**values, "list_id": list_id} for list_id in list_ids])
+
+
+def _consent_values(contact, action: ConsentAction, proof: Proof) -> dict:
+    """A consent record's columns but its list: who, how, where, which text, when."""
+    return {"contact_id": _id(contact), "action": action, "form_version_id": proof.form_version_id,
+            "consent_text_hash": proof.consent_text_hash, "method": proof.method, "ip": proof.ip,
+            "user_agent": (proof.user_agent or "")[:512] or None, "created_at": utcnow()}
 
 
 def _consent(session: so.Session, contact, action: ConsentAction, list_id: int | None, proof: Proof):
@@ -177,17 +198,23 @@ def request_subscriptions(session: so.Session, contact: ContactRow, list_ids: li
         session.connection().execute(_SUBSCRIPTIONS_OF, {"contact_id": contact.id}).all())
     waiting = [list_id for list_id in list_ids if existing.get(list_id) != SubscriptionStatus.ACTIVE]
     new = [list_id for list_id in waiting if list_id not in existing]
-    if new:
-        now = utcnow()
-        session.connection().execute(_INSERT_SUBSCRIPTION, [
-            {"contact_id": contact.id, "list_id": list_id, "status": SubscriptionStatus.PENDING, "created_at": now}
-            for list_id in new])
     again = [list_id for list_id in waiting if list_id in existing]
     if again:
         session.execute(sa.update(Subscription)
                         .where(Subscription.contact_id == contact.id, Subscription.list_id.in_(again))
                         .values(status=SubscriptionStatus.PENDING)
                         .execution_options(synchronize_session=False))
+    if new and session.get_bind().dialect.name == "postgresql":
+        # The usual case, a new contact: subscriptions and consent records in one round trip.
+        session.connection().execute(_SUBSCRIBE_AND_CONSENT, {
+            **_consent_values(contact, ConsentAction.GRANTED, proof), "status": SubscriptionStatus.PENDING,
+            "new": new, "waiting": waiting})
+        return waiting
+    if new:
+        now = utcnow()
+        session.connection().execute(_INSERT_SUBSCRIPTION, [
+            {"contact_id": contact.id, "list_id": list_id, "status": SubscriptionStatus.PENDING, "created_at": now}
+            for list_id in new])
     _consents(session, contact, ConsentAction.GRANTED, waiting, proof)
     return waiting
 

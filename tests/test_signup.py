@@ -86,6 +86,19 @@ def test_consent_proof_records_version_text_time_ip_and_agent(app, client, submi
     assert all(r.created_at is not None for r in records)
 
 
+def test_form_with_two_lists_records_a_pending_subscription_and_consent_for_each(app, submit, session):
+    publish(app, {"slug": "two", "name": "Two lists", "lists": ["newsletter", "offers"]},
+            lists=[{"key": "offers", "name": "Offers"}])
+    assert submit("both@example-shop.net", slug="two").status_code == 200
+    contact = contact_of(session, "both@example-shop.net")
+    subscriptions = session.scalars(sa.select(Subscription).where(Subscription.contact_id == contact.id)).all()
+    records = session.scalars(sa.select(ConsentRecord).where(ConsentRecord.contact_id == contact.id)).all()
+    assert sorted(s.status.value for s in subscriptions) == ["pending", "pending"]
+    assert sorted(r.list_id for r in records) == sorted(s.list_id for s in subscriptions)
+    assert all(r.action.value == "granted" and r.method == "form" and len(r.consent_text_hash) == 64
+               and r.created_at is not None for r in records)
+
+
 def test_field_errors_keep_what_was_typed(client):
     page = client.post("/f/demo", data={"email": "not-an-address", "first_name": "R2-D2", "_ts": stamp(client)})
     assert page.status_code == 422
