@@ -111,6 +111,8 @@ def resume(session: so.Session, contact: Contact, proof: lifecycle.Proof) -> Non
 def save_profile(session: so.Session, contact: Contact, answers: Mapping[str, object]) -> dict[str, str]:
     """Apply edits with the same rules as forms; the field errors, empty when saved."""
     fields = profile_fields(session, contact)
+    # A multi-choice question with nothing ticked sends nothing: that is the person clearing it.
+    answers = {**{f["key"]: [] for f in fields if f["type"] == "multi_select"}, **answers}
     checked = clean_answers(fields, answers)
     if checked.errors:
         return checked.errors

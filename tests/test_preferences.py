@@ -279,3 +279,20 @@ def test_a_failed_profile_save_says_so_at_the_top(app, client, subscriber, sessi
     assert alert < page.text.index('id="details"')  # seen first on a phone, and it links to the field
     assert 'href="#details"' in page.text and "&lt;b&gt;Pia&lt;/b&gt;" in page.text
     assert contact(session).attributes["first_name"] == "Pia"
+
+
+def test_multi_choice_answers_can_be_changed_and_cleared(app, client, session):
+    publish(app, {"slug": "quiz", "lists": ["newsletter"], "fields": [
+        "email", {"key": "interests", "type": "multi_select", "label": "Interests",
+                  "rules": {"choices": [{"value": "seo", "label": "SEO"}, {"value": "ads", "label": "Ads"}]}}]})
+    page = client.get("/f/quiz")
+    stamp = page.text.split('name="_ts" value="', 1)[1].split('"', 1)[0]
+    client.post("/f/quiz", data={"email": ADDRESS, "interests": ["seo", "ads"], "_ts": stamp})
+    person = contact(session)
+    url = Links(app.config["SETTINGS"]).preferences(person).split("5000", 1)[1]
+    form = client.get(url).text
+    assert 'type="checkbox" name="interests" value="seo" checked' in form and "<legend>Interests" in form
+    client.post(url + "/profile", data={"interests": "ads"})
+    assert contact(session).attributes["interests"] == ["ads"]
+    client.post(url + "/profile", data={})
+    assert "interests" not in contact(session).attributes
