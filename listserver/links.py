@@ -44,12 +44,14 @@ class Links:
     def form(self, slug: str) -> str:
         return f"{self.base}/f/{slug}"
 
-    def profile_token(self, contact, *, proven: bool, asked: Mapping[str, int] | None = None) -> str:
+    def profile_token(self, contact, *, proven: bool, writes: bool = True,
+                      asked: Mapping[str, int] | None = None) -> str:
         """Recognises a returning visitor for progressive profiling (see listserver.profiling);
         for no contact (a dropped submission), one that recognises nobody."""
         return self.signer.sign(Purpose.PROFILE, {
             "c": contact.id if contact is not None else None,
-            "v": contact.link_version if contact is not None else 0, "p": proven, "a": dict(asked or {}),
+            "v": contact.link_version if contact is not None else 0, "p": proven, "w": writes,
+            "a": dict(asked or {}),
         })
 
     def site(self, contact: Contact, url: str) -> str:

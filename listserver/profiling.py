@@ -34,6 +34,9 @@ MAX_TOKEN_LENGTH = 4096
 class Profile:
     contact: Contact | None = None
     proven: bool = False  # from a link in an email to the address itself
+    # Whether answers given through this token are stored: not when someone typed in the address of
+    # a person who had already confirmed it (they would be writing into a stranger's profile).
+    writes: bool = False
     # Questions this browser was asked (answered or skipped) and when, as Unix seconds.
     asked: Mapping[str, int] = field(default_factory=dict)
 
@@ -46,8 +49,16 @@ NEW_VISITOR = Profile()
 
 
 def token_for(settings: Settings, contact: Contact | lifecycle.ContactRow | None, *, proven: bool,
-              asked: Mapping[str, int] | None = None) -> str:
-    return Links(settings).profile_token(contact, proven=proven, asked=asked)
+              writes: bool, asked: Mapping[str, int] | None = None) -> str:
+    return Links(settings).profile_token(contact, proven=proven, writes=writes, asked=asked)
+
+
+def token_after_signup(settings: Settings, definition: Mapping, contact: lifecycle.ContactRow | None) -> str:
+    """The token the script keeps after a sign-up; for a dropped one (contact None), one that
+    recognises nobody. Its answers are stored only if the address was not confirmed before."""
+    now = int(utcnow().timestamp())
+    return token_for(settings, contact, proven=False, writes=contact is not None and contact.confirmed_at is None,
+                     asked={f["key"]: now for f in first_view(definition) if f["key"] != "email"})
 
 
 def recognise(session: so.Session, token: object, settings: Settings, *, lock: bool = False) -> Profile:
@@ -61,7 +72,8 @@ def recognise(session: so.Session, token: object, settings: Settings, *, lock: b
     if contact is None or contact.status not in RECOGNISED:
         return NEW_VISITOR
     asked = payload.get("a") if isinstance(payload.get("a"), dict) else {}
-    return Profile(contact, payload.get("p") is True,
+    proven = payload.get("p") is True
+    return Profile(contact, proven, proven or payload.get("w") is True,
                    {str(k): v for k, v in asked.items() if isinstance(v, int)})
 
 
@@ -156,21 +168,24 @@ def save_step(session: so.Session, version, profile: Profile, answers: Mapping[s
         return Step(errors=checked.errors)
     contact = profile.contact
     now = utcnow()
-    sources = provenance(asked, checked.values, version.id, now)
-    # Through an unproven token, a confirmed person's answers are never overwritten.
-    saved = merge_answers(session, contact.id, checked.values, sources,
-                          keep_known=not profile.proven and contact.confirmed_at is not None)
-    _join_chosen_lists(session, version, profile, checked.values, proof, settings)
-    lifecycle.record_event(session, contact, "profile_updated", fields=saved, form=definition["slug"],
-                           version=version.number, source="form")
-    after = Profile(contact, profile.proven, {**profile.asked, **{f["key"]: int(now.timestamp()) for f in asked}})
+    after = Profile(contact, profile.proven, profile.writes,
+                    {**profile.asked, **{f["key"]: int(now.timestamp()) for f in asked}})
     magnet = _step_magnet(definition, after, set(checked.values))
-    if magnet is not None and contact.confirmed_at is not None:
-        outbox.queue_email(session, contact, "lead_magnet",
-                           context={"form_version_id": version.id, "magnet": magnet[0]})
+    saved: list[str] = []
+    if profile.writes:  # otherwise the visitor sees the same answer, and nothing is stored
+        sources = provenance(asked, checked.values, version.id, now)
+        # Through an unproven token, what a confirmed person told us is never overwritten.
+        saved = merge_answers(session, contact.id, checked.values, sources,
+                              keep_known=not profile.proven and contact.confirmed_at is not None)
+        _join_chosen_lists(session, version, profile, checked.values, proof, settings)
+        lifecycle.record_event(session, contact, "profile_updated", fields=saved, form=definition["slug"],
+                               version=version.number, source="form")
+        if magnet is not None and contact.confirmed_at is not None:
+            outbox.queue_email(session, contact, "lead_magnet",
+                               context={"form_version_id": version.id, "magnet": magnet[0]})
     session.commit()
     return Step(saved=saved, lead_magnet=magnet[1] if magnet else None,
-                token=token_for(settings, contact, proven=after.proven, asked=after.asked),
+                token=token_for(settings, contact, proven=after.proven, writes=after.writes, asked=after.asked),
                 next=next_fields(definition, after))
 
 

@@ -27,6 +27,7 @@ from listserver.db import Base, make_engine
 from listserver.extensions import db
 from listserver.settings import Settings
 from listserver.tasks import get_queue
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS, Phone
 
 # Which database the suite runs against: the test command runs it once for each.
 DATABASE = os.environ.get("LISTSERVER_TEST_DATABASE", "postgresql://postgres@127.0.0.1:5432/test")
@@ -303,3 +304,25 @@ def publish(app, spec: dict, lists: list[dict] | None = None):
         version = forms.publish_form(session, spec)
         session.commit()
         return version
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Chromium for the module; the system's, never a downloaded one."""
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"Chromium is not installed at {CHROMIUM}; the test command installs it "
+                    "(apt-get install chromium)", pytrace=False)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def phone(browser):
+    phone = Phone(browser)
+    yield phone
+    phone.close()
+    assert phone.problems == [], "the browser ran into problems on these pages"

@@ -18,7 +18,7 @@ import sqlalchemy.orm as so
 
 from listserver.models import Contact, ContactStatus
 from tests.conftest import publish
-from tests.test_browser import PHONE, Phone, browser, phone  # noqa: F401  (fixtures: one Chromium, a phone-sized tab)
+from tests.chromium import PHONE, Phone
 
 pytestmark = pytest.mark.browser
 
@@ -234,7 +234,7 @@ def test_mistakes_are_announced_and_a_typo_fixed_with_one_tap(app, live_server, 
 
 
 def test_the_link_back_from_the_confirmation_recognises_the_visitor_on_another_device(
-        app, live_server, site, browser, inbox, deliver):  # noqa: F811
+        app, live_server, site, browser, inbox, deliver):
     live_app, base = live_server
     publish(app, form_spec(site), LISTS)
     site.add("/blog/post", article(base))
@@ -544,7 +544,7 @@ def test_a_hostile_page_with_a_strict_policy_and_no_storage_still_gets_a_working
     expect(page.get_by_label("Email address")).to_be_visible()
 
 
-def test_the_embedded_form_speaks_the_visitor_language(app, live_server, site, browser):  # noqa: F811
+def test_the_embedded_form_speaks_the_visitor_language(app, live_server, site, browser):
     _, base = live_server
     title = {"en": "Get the growth letter", "de": "Holen Sie sich den Wachstumsbrief", "ru": "Получите письмо о росте"}
     publish(app, form_spec(site, language="auto", title=title), LISTS)

@@ -13,7 +13,6 @@ import sqlalchemy as sa
 
 from listserver.models import ConsentRecord, Contact, Event, Frequency, Subscription, Suppression
 from tests.conftest import publish
-from tests.test_browser import browser, phone  # noqa: F401  (fixtures: one Chromium, a phone-sized tab)
 
 pytestmark = pytest.mark.browser
 
@@ -62,7 +61,7 @@ def only_mail(inbox, kind: str):
 
 
 @pytest.fixture
-def subscriber(app, live_server, inbox, deliver, phone, session) -> Subscriber:  # noqa: F811
+def subscriber(app, live_server, inbox, deliver, phone, session) -> Subscriber:
     """A person signs up on the form on their phone, confirms from the email and gets the checklist."""
     publish(app, FORM, lists=[OFFERS])
     live_app, base = live_server
@@ -93,7 +92,7 @@ def subscriber(app, live_server, inbox, deliver, phone, session) -> Subscriber: 
     return Subscriber(preferences=preferences, unsubscribe=unsubscribe)
 
 
-def test_preference_center_topics_pause_details_and_unsubscribe(subscriber, phone, session, tmp_path):  # noqa: F811
+def test_preference_center_topics_pause_details_and_unsubscribe(subscriber, phone, session, tmp_path):
     page = phone.page
 
     # 1. The page names the address only masked: a forwarded email must not give it away.
@@ -190,7 +189,7 @@ def test_preference_center_topics_pause_details_and_unsubscribe(subscriber, phon
                           "unsubscribed", "status_changed"]
 
 
-def test_unsubscribe_page_asks_before_unsubscribing(subscriber, live_server, phone, session):  # noqa: F811
+def test_unsubscribe_page_asks_before_unsubscribing(subscriber, live_server, phone, session):
     _, base = live_server
     page = phone.page
 
@@ -226,7 +225,7 @@ def test_unsubscribe_page_asks_before_unsubscribing(subscriber, live_server, pho
     expect(page.get_by_label("Offers")).not_to_be_checked()
 
 
-def test_download_my_data_and_erase_me_through_the_mailbox(subscriber, live_server, inbox, deliver, phone,  # noqa: F811
+def test_download_my_data_and_erase_me_through_the_mailbox(subscriber, live_server, inbox, deliver, phone,
                                                            session, tmp_path):
     live_app, base = live_server
     page = phone.page

@@ -180,8 +180,12 @@ def test_unproven_token_reveals_and_overwrites_nothing_of_a_confirmed_person(app
     # Someone else types Lena's address into the form on their own browser.
     stranger = post_json(client, {"email": "lena@example-shop.net", "first_name": "Mallory"}).json
     assert stamp_for(client, stranger["profile_token"])["fields"] == ["company", "job_title"]  # as for anyone
-    post_json(client, {"profile_token": stranger["profile_token"], "company": "Evil Corp", "job_title": "Spy"})
+    step = post_json(client, {"profile_token": stranger["profile_token"], "company": "Evil Corp", "job_title": "Spy"})
+    assert step.json["status"] == "saved" and step.json["next"] == ["topics", "phone"]  # looks the same to them
+    # ...but nothing reaches Lena's profile, not even the questions she has not answered yet.
+    post_json(client, {"profile_token": step.json["profile_token"], "topics": ["seo"], "phone": "+48601234567"})
     assert contact(session).attributes == {"first_name": "Lena", "company": "Acme", "job_title": "CMO"}
+    assert {s.mailing_list.key for s in contact(session).subscriptions} == {"newsletter"}
 
 
 def test_email_links_recognise_the_subscriber_and_go_back_to_the_site(app, client, guide, deliver, inbox,

@@ -18,7 +18,7 @@ from listserver.fields import BUILTIN_FIELDS, country_names
 from listserver.languages import LANGUAGES
 from listserver.models import ConsentRecord, Contact, OutboxMessage
 from tests.conftest import publish, stamp
-from tests.test_browser import Phone, browser  # noqa: F401 - the headless Chromium fixture
+from tests.chromium import Phone
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOGS = Path(languages.TRANSLATIONS)
@@ -271,7 +271,7 @@ def test_catalogs_are_complete_checked_and_compiled(tmp_path):
 
 
 @pytest.mark.browser
-def test_the_form_on_a_phone_in_each_language(app, live_server, browser):  # noqa: F811 - the fixture
+def test_the_form_on_a_phone_in_each_language(app, live_server, browser):
     from playwright.sync_api import expect
 
     publish_news(app, "auto", fields=["email", "first_name", "last_name", "country", "postal_code"])

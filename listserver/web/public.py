@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 
 from flask import Blueprint, abort, current_app, g, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
@@ -94,10 +93,7 @@ def _submitted_answers() -> dict:
 def _check_inbox(version, contact: lifecycle.ContactRow | None = None):
     """The answer to a sign-up, the same whether it was taken or dropped (bots learn nothing)."""
     if wants_json():
-        now = int(time.time())
-        token = profiling.token_for(current_app.config["SETTINGS"], contact, proven=False,
-                                    asked={f["key"]: now for f in profiling.first_view(version.definition)
-                                           if f["key"] != "email"})
+        token = profiling.token_after_signup(current_app.config["SETTINGS"], version.definition, contact)
         return jsonify({"status": "check_inbox", "message": _success_message(version), "profile_token": token,
                         "next": [f["key"] for f in profiling.after_first_view(version.definition)]})
     return _framing_policy(make_response(_check_inbox_page(version)), version.definition)
