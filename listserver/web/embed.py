@@ -22,6 +22,8 @@ bp = Blueprint("embed", __name__)
 STATIC = Path(__file__).parent.parent / "static"
 SCRIPT_MAX_AGE = 300  # a new embed.js reaches host pages within five minutes
 DEFINITION_MAX_AGE = 60  # a published form change reaches host pages within a minute
+
+
 def _messages() -> dict[str, str]:
     """The script's own words, in the visitor's language."""
     return {
@@ -32,7 +34,6 @@ def _messages() -> dict[str, str]:
         "required": _("This field is required."),
         "optional": _("optional"),
         "choose": _("Choose…"),
-        "fix": _("Please check the fields marked below."),
         "more": _("A few more questions, so we can send you what suits you."),
         "save": _("Save my answers"),
         "thanks": _("Thank you! Your answers are saved."),
@@ -47,7 +48,7 @@ def _messages() -> dict[str, str]:
 def public_definition(version: forms.PublishedForm, language: str) -> dict:
     definition = version.definition
     magnet = definition.get("lead_magnet")
-    consent, _hash = forms.consent_text(definition, language)
+    consent = forms.consent_text(definition, language)[0]
     return {
         "slug": definition["slug"],
         "version": version.number,
