@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import enum
+import logging
 
 from limits import parse_many
+from limits.storage import storage_from_string
+from limits.strategies import FixedWindowRateLimiter
 
-from listserver.ratelimits import RateLimits
 from listserver.settings import Settings
 from listserver.tokens import Purpose, Signer, TokenExpired, TokenInvalid
+
+log = logging.getLogger(__name__)
 
 HONEYPOT_FIELD = "_hp"
 STAMP_FIELD = "_ts"
@@ -29,7 +33,9 @@ class Guard:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.signer = Signer(settings)
-        self.limits = RateLimits(settings.redis_url)
+        uri = f"{settings.redis_url}" if settings.redis_url else "memory://"
+        options = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5} if settings.redis_url else {}
+        self.limiter = FixedWindowRateLimiter(storage_from_string(uri, **options))
         self.ip_limits = parse_many(settings.ratelimit_ip)
         self.address_limits = parse_many(settings.ratelimit_address)
 
@@ -53,9 +59,16 @@ class Guard:
             return Verdict.NO_STAMP
         if age < self.settings.form_min_seconds:
             return Verdict.TOO_FAST
-        if ip and not self.limits.hit(self.ip_limits, "listserver", "ip", ip):
+        if ip and not self._hit(self.ip_limits, "ip", ip):
             return Verdict.RATE_LIMITED
         return Verdict.HUMAN
 
     def allow_address(self, email_key: str) -> bool:
-        return self.limits.hit(self.address_limits, "listserver", "address", email_key)
+        return self._hit(self.address_limits, "address", email_key)
+
+    def _hit(self, items, scope: str, identity: str) -> bool:
+        try:
+            return all(self.limiter.hit(item, "listserver", scope, identity) for item in items)
+        except Exception as exc:  # noqa: BLE001 - a rate-limit store outage must not lose sign-ups
+            log.warning("rate limit store unavailable (%s); allowing the request", type(exc).__name__)
+            return True
