@@ -298,7 +298,7 @@ def _clean_one(spec: dict, raw: object, answers: Mapping[str, object], business_
     raise FieldError(_l("This field cannot be answered here."))
 
 
-def _is_blank(raw: object) -> bool:
+def is_blank(raw: object) -> bool:
     return raw is None or raw == [] or (isinstance(raw, str) and not raw.strip())
 
 
@@ -308,7 +308,7 @@ def clean_answers(specs: list[dict], answers: Mapping[str, object], *, business_
     for spec in specs:
         key = spec["key"]
         raw = answers.get(key)
-        if _is_blank(raw) and spec["type"] != "checkbox":
+        if is_blank(raw) and spec["type"] != "checkbox":
             if spec.get("required"):
                 result.errors[key] = str(_l("This field is required."))
             continue

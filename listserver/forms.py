@@ -17,6 +17,7 @@ from babel.lists import format_list
 from listserver import languages
 from listserver.fields import BUILTIN_FIELDS, TYPES
 from listserver.languages import AUTO, LANGUAGES, N_
+from listserver.memo import Memo
 from listserver.models import Field, Form, FormVersion, MailingList
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
@@ -280,6 +281,11 @@ def publish_form(session: so.Session, spec: Mapping) -> FormVersion:
     form.name = str(spec.get("name") or slug)
     form.lists = lists
     definition = build_definition(session, spec, lists)
+    return _publish_version(session, form, definition)
+
+
+def _publish_version(session: so.Session, form: Form, definition: dict) -> FormVersion:
+    """The form's current version, or a new immutable one when what visitors see changed."""
     current = form.current_version
     if current is not None and current.definition == json.loads(json.dumps(definition)):
         return current
@@ -303,16 +309,8 @@ def change_allowed_origins(session: so.Session, slug: str, allow: list[str], dis
     removed = set(_origins(disallow))
     origins = [o for o in version.definition.get("allowed_origins", []) if o not in removed]
     origins += [o for o in _origins(allow) if o not in origins]
-    if origins == version.definition.get("allowed_origins"):
-        return version
-    form = session.get(Form, version.form_id)
-    changed = FormVersion(form_id=form.id, number=version.number + 1, consent_text_hash=version.consent_text_hash,
-                          definition={**version.definition, "allowed_origins": origins})
-    session.add(changed)
-    session.flush()
-    form.current_version_id = changed.id
-    session.flush()
-    return changed
+    return _publish_version(session, session.get(Form, version.form_id),
+                            {**version.definition, "allowed_origins": origins})
 
 
 @dataclass(frozen=True)
@@ -335,9 +333,9 @@ class FormCache:
     version is current is looked up again after `ttl` seconds (0: on every request)."""
 
     def __init__(self, ttl: float = 0.0, size: int = 256):
-        self.ttl, self.size = ttl, size
-        self.versions: dict[int, PublishedForm] = {}
-        self.current: dict[str, tuple[float, int | None]] = {}
+        self.ttl = ttl
+        self.versions = Memo(size)  # version id -> PublishedForm
+        self.current = Memo(size)  # slug -> (checked at, current version id)
 
     def published(self, session: so.Session, slug: str) -> PublishedForm | None:
         """The current version of a form, without a database round trip while the TTL holds."""
@@ -345,7 +343,7 @@ class FormCache:
         checked_at, version_id = self.current.get(slug, (-math.inf, None))
         if now - checked_at >= self.ttl:
             version_id = session.connection().execute(_CURRENT_VERSION_ID, {"slug": slug}).scalar()
-            self._remember(self.current, slug, (now, version_id))
+            self.current.put(slug, (now, version_id))
         if version_id is None:
             return None
         found = self.versions.get(version_id)
@@ -353,13 +351,8 @@ class FormCache:
             version = session.get(FormVersion, version_id)
             found = PublishedForm(version.id, version.form_id, version.number, version.definition,
                                   version.consent_text_hash)
-            self._remember(self.versions, version_id, found)
+            self.versions.put(version_id, found)
         return found
-
-    def _remember(self, store: dict, key, value) -> None:
-        if key not in store and len(store) >= self.size:
-            store.pop(next(iter(store)))
-        store[key] = value
 
 
 def current_version(session: so.Session, slug: str) -> FormVersion | None:

@@ -318,6 +318,7 @@ def test_when_listserver_cannot_be_reached_the_script_leaves_a_plain_form_that_w
     live_app, base = live_server
     publish(app, form_spec(site), LISTS)
     page = phone.page
+    # The network between the visitor and listserver fails: faked at the browser's edge, nothing else is.
     page.route(re.compile(r".*/f/growth/definition.*"), lambda route: route.abort("connectionrefused"))
     page.goto(site.add("/blog/post", article(base)))
 

@@ -11,7 +11,7 @@ from flask import Blueprint, Response, current_app, jsonify, request, send_from_
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from listserver import forms, languages, profiling
+from listserver import forms, languages, memo, profiling
 from listserver.bots import HONEYPOT_FIELD, STAMP_FIELD
 from listserver.db import get_session
 from listserver.web import cors, questions
@@ -69,27 +69,15 @@ def public_definition(version: forms.PublishedForm, language: str) -> dict:
     }
 
 
-class _Rendered:
-    """Definitions rendered once per (form version, language): they are the same for everyone."""
+def _rendered(version: forms.PublishedForm, language: str) -> tuple[bytes, str]:
+    """The definition as JSON and its ETag, made once per (form version, language): it is the
+    same for everyone."""
 
-    def __init__(self, size: int = 512):
-        self.size, self.bodies = size, {}
+    def make() -> tuple[bytes, str]:
+        body = json.dumps(public_definition(version, language), ensure_ascii=False, separators=(",", ":")).encode()
+        return body, hashlib.sha256(body).hexdigest()[:32]
 
-    def get(self, version: forms.PublishedForm, language: str) -> tuple[bytes, str]:
-        key = (version.id, language)
-        found = self.bodies.get(key)
-        if found is None:
-            body = json.dumps(public_definition(version, language), ensure_ascii=False,
-                              separators=(",", ":")).encode()
-            found = (body, hashlib.sha256(body).hexdigest()[:32])
-            if len(self.bodies) >= self.size:
-                self.bodies.pop(next(iter(self.bodies)))
-            self.bodies[key] = found
-        return found
-
-
-def _rendered() -> _Rendered:
-    return current_app.extensions.setdefault("listserver.definitions", _Rendered())
+    return memo.of_app("definitions", 512).get_or_make((version.id, language), make)
 
 
 @bp.get("/f/<slug>/embed.js")
@@ -105,7 +93,7 @@ def definition(slug: str):
     version = load_form(slug)
     if refusal := cors.refuse_foreign(version.definition):
         return refusal
-    body, etag = _rendered().get(version, str(get_locale()))
+    body, etag = _rendered(version, str(get_locale()))
     response = Response(body, mimetype="application/json")
     response.set_etag(etag)
     response.cache_control.public = True

@@ -7,7 +7,7 @@ import logging
 from flask import Blueprint, abort, current_app, g, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 
-from listserver import forms, lifecycle, profiling, signup
+from listserver import fields, forms, lifecycle, memo, profiling, signup
 from listserver.bots import HONEYPOT_FIELD, STAMP_FIELD, Guard, Verdict
 from listserver.db import get_session
 from listserver.extensions import limiter
@@ -111,17 +111,14 @@ def _check_inbox_page(version) -> str:
     So check_inbox.html and base.html may use nothing per request (no CSRF token, nonce or
     request data) beyond what the key holds; tests/test_bots.py compares it with a fresh render.
     """
-    key = (version.id, g.form_language, i18n.current(), _in_frame(), request.script_root)
-    pages = current_app.extensions.setdefault("listserver.check_inbox_pages", {})
-    page = pages.get(key)
-    if page is None:
-        page = render_template("public/check_inbox.html", form=version.definition,
+    def render() -> str:
+        return render_template("public/check_inbox.html", form=version.definition,
                                message=_success_message(version), frame=_in_frame())
-        if not current_app.jinja_env.auto_reload:
-            if len(pages) >= 256:
-                pages.pop(next(iter(pages)))
-            pages[key] = page
-    return page
+
+    if current_app.jinja_env.auto_reload:  # templates being edited: show the edit
+        return render()
+    key = (version.id, g.form_language, i18n.current(), _in_frame(), request.script_root)
+    return memo.of_app("check_inbox_pages").get_or_make(key, render)
 
 
 def _saved(version, step: profiling.Step):
@@ -171,7 +168,7 @@ def submit_form(slug: str):
     visitor = signup.Visitor(client_ip(), request.user_agent.string, "api" if request.is_json else "form",
                              language=g.form_language)
     profile = _profile(answers.get("profile_token"), lock=True)
-    if profile.recognised and _is_blank(answers.get("email")):
+    if profile.recognised and fields.is_blank(answers.get("email")):
         return _profiling_step(version, profile, answers, visitor)
     typed = answers.get("email")
     result = signup.submit(
@@ -201,10 +198,6 @@ def _invalid(version, answers: dict, status: str, errors: dict, suggestions: dic
     values = {k: v for k, v in answers.items() if isinstance(v, (str, list))}
     return _render_form(version, values=values, errors=errors, suggestions=suggestions, status=422,
                         profile=profile, profile_token=answers.get("profile_token"))
-
-
-def _is_blank(value: object) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
 
 
 def _link_problem(exc: Exception, token: str):
