@@ -91,28 +91,41 @@ _SUBSCRIPTIONS_OF = sa.select(Subscription.__table__.c.list_id, Subscription.__t
 _UPSERTS: dict[str, sa.Insert] = {}
 
 
-def _subscribe_and_consent_statement() -> sa.Insert:
-    """PostgreSQL only: pending subscriptions (a data-modifying CTE) and their consent records."""
-    subscription, consent = Subscription.__table__, ConsentRecord.__table__
-    proof = ["action", "form_version_id", "consent_text_hash", "method", "ip", "user_agent"]
-
-    def bind(name: str) -> sa.BindParameter:
-        return sa.bindparam(name, type_=consent.c[name].type)
-
-    def each(name: str) -> sa.FunctionElement:
-        return sa.func.unnest(sa.bindparam(name, type_=postgresql.ARRAY(sa.Integer)))
-
-    new = sa.insert(subscription).from_select(
-        ["contact_id", "list_id", "status", "created_at"],
-        sa.select(bind("contact_id"), each("new"), sa.bindparam("status", type_=subscription.c.status.type),
-                  bind("created_at")))
-    return sa.insert(consent).from_select(
-        ["contact_id", "list_id", "created_at", *proof],
-        sa.select(bind("contact_id"), each("waiting"), bind("created_at"), *[bind(name) for name in proof]),
-    ).add_cte(new.cte("new_subscriptions"))
-
-
-_SUBSCRIBE_AND_CONSENT = _subscribe_and_consent_statement()
+# PostgreSQL, an address never seen before: the contact, its pending subscriptions and their
+# consent records, the timeline event and the confirmation email, in one statement and so one
+# round trip (a single statement is atomic, so it needs no transaction block around it). When
+# the address is known, ON CONFLICT DO NOTHING leaves every CTE empty and nothing is written.
+_SIGN_UP_NEW_ADDRESS = sa.text("""WITH new_contact AS (
+    INSERT INTO contact (email, email_key, status, language, source_form_id, attributes, attribute_sources,
+                         frequency, confirm_version, link_version, created_at, updated_at)
+    VALUES (:email, :email_key, :status, :language, :source_form_id, :attributes, :attribute_sources,
+            :frequency, 1, 1, :created_at, :created_at)
+    ON CONFLICT (email_key) DO NOTHING
+    RETURNING id
+), lists AS (
+    SELECT new_contact.id AS contact_id, list_id
+    FROM new_contact, unnest(CAST(:list_ids AS integer[])) AS list_id
+), subscriptions AS (
+    INSERT INTO subscription (contact_id, list_id, status, created_at)
+    SELECT contact_id, list_id, :subscription_status, :created_at FROM lists
+), consent AS (
+    INSERT INTO consent_record (contact_id, list_id, action, form_version_id, consent_text_hash, method, ip,
+                                user_agent, created_at)
+    SELECT contact_id, list_id, :action, :form_version_id, :consent_text_hash, :method, :ip, :user_agent,
+           :created_at
+    FROM lists
+), event AS (
+    INSERT INTO event (contact_id, kind, data, created_at)
+    SELECT id, 'submitted', :event, :created_at FROM new_contact
+)
+INSERT INTO outbox_message (contact_id, idempotency_key, kind, recipient, template, context, language, status,
+                            attempts, created_at, next_attempt_at)
+SELECT id, :message_idempotency_key, :message_kind, :message_recipient, :message_template, :message_context,
+       :message_language, :message_status, :message_attempts, :message_created_at, :message_next_attempt_at
+FROM new_contact
+RETURNING contact_id, id
+""").bindparams(*[sa.bindparam(name, type_=sa.JSON)
+                   for name in ("attributes", "attribute_sources", "event", "message_context")])
 
 
 def record_event(session: so.Session, contact: Contact | ContactRow | int | None, kind: str, **data) -> None:
@@ -192,6 +205,35 @@ def _upsert_statement(dialect: str) -> sa.Insert:
     return _UPSERTS[dialect]
 
 
+def sign_up_new_address(session: so.Session, email, *, language: str, form_id: int, attributes: dict,
+                        sources: dict, list_ids: list[int], proof: Proof, event: dict,
+                        message: dict) -> tuple[ContactRow, int] | None:
+    """PostgreSQL: a sign-up of an address never seen before, written in one round trip.
+
+    Returns the new contact and the id of its outbox `message` (an outbox.message_row), or None
+    when the address is known, or the database is SQLite: then nothing was written and the caller
+    takes the general path (upsert_pending_contact and what follows), which reads what the
+    contact already has. Outside a transaction the statement runs in autocommit, as one statement
+    is atomic; inside one it joins it.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    autocommit = not session.in_transaction()
+    connection = session.connection(execution_options={"isolation_level": "AUTOCOMMIT"} if autocommit else None)
+    row = connection.execute(_SIGN_UP_NEW_ADDRESS, {
+        "email": email.address, "email_key": email.key, "status": S.PENDING, "language": language,
+        "source_form_id": form_id, "attributes": attributes, "attribute_sources": sources, "frequency": "all",
+        "list_ids": list_ids, "subscription_status": SubscriptionStatus.PENDING, "event": event,
+        **_consent_values(None, ConsentAction.GRANTED, proof),
+        **{f"message_{name}": value for name, value in message.items()},
+    }).one_or_none()
+    if row is None:
+        if autocommit:
+            session.rollback()  # the general path needs a transaction, not this autocommit connection
+        return None
+    return ContactRow(row.contact_id, email.address, language, S.PENDING, None, 1, created=True), row.id
+
+
 def request_subscriptions(session: so.Session, contact: ContactRow, list_ids: list[int], proof: Proof) -> list[int]:
     """Record consent given on a form; the lists that still need the address confirmed."""
     existing = {} if contact.created else dict(
@@ -204,12 +246,6 @@ def request_subscriptions(session: so.Session, contact: ContactRow, list_ids: li
                         .where(Subscription.contact_id == contact.id, Subscription.list_id.in_(again))
                         .values(status=SubscriptionStatus.PENDING)
                         .execution_options(synchronize_session=False))
-    if new and session.get_bind().dialect.name == "postgresql":
-        # The usual case, a new contact: subscriptions and consent records in one round trip.
-        session.connection().execute(_SUBSCRIBE_AND_CONSENT, {
-            **_consent_values(contact, ConsentAction.GRANTED, proof), "status": SubscriptionStatus.PENDING,
-            "new": new, "waiting": waiting})
-        return waiting
     if new:
         now = utcnow()
         session.connection().execute(_INSERT_SUBSCRIPTION, [

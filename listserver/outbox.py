@@ -40,15 +40,23 @@ def queue_email(session: so.Session, contact, kind: str, *, context: dict, templ
 
     `contact` is anything with `id`, `email` and `language` (a Contact or a lifecycle.ContactRow).
     """
-    now = utcnow()
-    message_id = session.connection().execute(_INSERT_MESSAGE, {
-        "idempotency_key": secrets.token_hex(16), "contact_id": contact.id, "kind": kind,
-        "recipient": contact.email, "template": template or kind, "context": context,
-        "language": contact.language, "status": OutboxStatus.QUEUED, "attempts": 0,
-        "created_at": now, "next_attempt_at": now,
-    }).scalar_one()
-    session.info.setdefault(_PENDING_KEY, []).append(message_id)
+    row = message_row(contact.email, contact.language, kind, context=context, template=template)
+    message_id = session.connection().execute(_INSERT_MESSAGE, {**row, "contact_id": contact.id}).scalar_one()
+    send_after_commit(session, message_id)
     return message_id
+
+
+def message_row(recipient: str, language: str, kind: str, *, context: dict, template: str | None = None) -> dict:
+    """The columns of a new outbox message but its contact."""
+    now = utcnow()
+    return {"idempotency_key": secrets.token_hex(16), "kind": kind, "recipient": recipient,
+            "template": template or kind, "context": context, "language": language,
+            "status": OutboxStatus.QUEUED, "attempts": 0, "created_at": now, "next_attempt_at": now}
+
+
+def send_after_commit(session: so.Session, message_id: int) -> None:
+    """Hand a message written in this transaction to the queue once it commits."""
+    session.info.setdefault(_PENDING_KEY, []).append(message_id)
 
 
 def may_invite(session: so.Session, contact_id: int, settings: Settings) -> bool:

@@ -69,21 +69,35 @@ def submit(
 
     sources = profiling.provenance(asked, checked.values, version.id, utcnow())
     language = languages.choose(definition["language"], requested=visitor.language)
-    contact = lifecycle.upsert_pending_contact(session, email, language=language,
-                                               form_id=version.form_id, attributes=checked.values, sources=sources)
-    if not contact.created and contact.confirmed_at is None:
-        # Answers from an unproven address never overwrite what a confirmed person told us.
-        profiling.merge_answers(session, contact.id, checked.values, sources, keep_known=False)
     proof = lifecycle.Proof(visitor.method, visitor.ip, visitor.user_agent, version.id,
                             forms.consent_text(definition, language)[1])  # the words this visitor saw
-    waiting = lifecycle.request_subscriptions(session, contact, [l["id"] for l in definition["lists"]], proof)
-    lifecycle.record_event(session, contact, "submitted", form=definition["slug"], version=version.number,
-                           method=visitor.method)
-    if contact.created or outbox.may_invite(session, contact.id, settings):
-        kind = "confirmation" if waiting else "already_subscribed"
-        outbox.queue_email(session, contact, kind, context={"form_version_id": version.id})
+    list_ids = [l["id"] for l in definition["lists"]]
+    event = {"form": definition["slug"], "version": version.number, "method": visitor.method}
+    context = {"form_version_id": version.id}
+    new = lifecycle.sign_up_new_address(
+        session, email, language=language, form_id=version.form_id, attributes=checked.values, sources=sources,
+        list_ids=list_ids, proof=proof, event=event,
+        message=outbox.message_row(email.address, language, _invitation(list_ids), context=context))
+    if new is not None:
+        contact, message_id = new
+        outbox.send_after_commit(session, message_id)
+    else:
+        contact = lifecycle.upsert_pending_contact(session, email, language=language, form_id=version.form_id,
+                                                   attributes=checked.values, sources=sources)
+        if not contact.created and contact.confirmed_at is None:
+            # Answers from an unproven address never overwrite what a confirmed person told us.
+            profiling.merge_answers(session, contact.id, checked.values, sources, keep_known=False)
+        waiting = lifecycle.request_subscriptions(session, contact, list_ids, proof)
+        lifecycle.record_event(session, contact, "submitted", **event)
+        if contact.created or outbox.may_invite(session, contact.id, settings):
+            outbox.queue_email(session, contact, _invitation(waiting), context=context)
     session.commit()
     return SubmitResult(Outcome.ACCEPTED, contact=contact)
+
+
+def _invitation(waiting: list[int]) -> str:
+    """The email a sign-up sends: a confirmation, or a note that there is nothing left to confirm."""
+    return "confirmation" if waiting else "already_subscribed"
 
 
 class LinkUsed(Exception):

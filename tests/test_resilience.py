@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from listserver import embedded, outbox
 from listserver.extensions import db
 from listserver.mailer import make_transport
-from listserver.models import Contact, OutboxMessage, OutboxStatus, Subscription
+from listserver.models import ConsentRecord, Contact, Event, OutboxMessage, OutboxStatus, Subscription
 from listserver.models._types import utcnow
 from listserver.tasks import get_queue
 from tests.conftest import ON_POSTGRES, stamp
@@ -63,24 +63,38 @@ def test_database_down_gives_a_clear_503(make_app):
 
 
 @pytest.mark.skipif(not ON_POSTGRES, reason="kills a PostgreSQL backend mid-transaction")
-def test_database_lost_mid_submission_leaves_nothing_half_written(app, client, session):
+@pytest.mark.parametrize("known", [False, True], ids=["new address", "known address"])
+def test_database_lost_mid_submission_leaves_nothing_half_written(app, client, session, known):
+    """A new address is written by one statement; a known one by several, in one transaction."""
     engine = app.extensions["listserver.db"].engine
     token = stamp(client)
+    address = "halfway@example-shop.net"
+    if known:
+        assert client.post("/f/demo", data={"email": address, "_ts": token}).status_code == 200
+    before = {model: count(session, model) for model in (Contact, Subscription, ConsentRecord, Event)}
+    # A known address first meets the one statement for new addresses, which writes nothing, then
+    # the general path: kill it at the event, after the contact, answers and consent records.
+    target = "INSERT INTO event" if known else "WITH new_contact"
+    killed = []
 
     def kill_own_backend(conn, cursor, statement, *args):
-        if statement.startswith("INSERT INTO outbox_message"):
+        if statement.startswith(target) and not killed:
+            killed.append(target)
             pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
             with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as other:
                 other.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
 
     sa.event.listen(engine, "before_cursor_execute", kill_own_backend)
     try:
-        page = client.post("/f/demo", data={"email": "halfway@example-shop.net", "_ts": token})
+        page = client.post("/f/demo", data={"email": address, "_ts": token, "first_name": "Änne"})
     finally:
         sa.event.remove(engine, "before_cursor_execute", kill_own_backend)
+    assert killed == [target]
     assert page.status_code == 503
-    assert count(session, Contact) == 0
-    assert count(session, Subscription) == 0
+    session.expire_all()
+    assert {model: count(session, model) for model in before} == before
+    assert session.scalar(sa.select(sa.func.count()).select_from(Contact).where(
+        Contact.attributes["first_name"].as_string() == "Änne")) == 0
     # The next visitor is served normally: the pool dropped the dead connection.
     assert client.post("/f/demo", data={"email": "after@example-shop.net", "_ts": token}).status_code == 200
 
