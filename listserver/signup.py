@@ -55,7 +55,11 @@ def submit(
     allow_address: Callable[[str], bool] = lambda key: True,
     typed_email_confirmed: bool = False,
 ) -> SubmitResult:
-    """Validate, upsert the contact as pending, record consent and queue one confirmation email."""
+    """Validate, upsert the contact as pending, record consent and queue one confirmation email.
+
+    A new address on PostgreSQL is written by one statement (lifecycle.sign_up_new_address);
+    a known one, or any on SQLite, by the general path, in one transaction.
+    """
     definition = version.definition
     asked = profiling.first_view(definition)
     checked = clean_answers(asked, answers, business_only=definition["business_email_only"])
@@ -64,8 +68,6 @@ def submit(
     if checked.suggestions and not typed_email_confirmed:
         return SubmitResult(Outcome.SUGGEST, suggestions=checked.suggestions)
     email: Email = checked.values.pop("email")
-    if not allow_address(email.key):
-        return SubmitResult(Outcome.ACCEPTED)
 
     sources = profiling.provenance(asked, checked.values, version.id, utcnow())
     language = languages.choose(definition["language"], requested=visitor.language)
@@ -74,25 +76,36 @@ def submit(
     list_ids = [l["id"] for l in definition["lists"]]
     event = {"form": definition["slug"], "version": version.number, "method": visitor.method}
     context = {"form_version_id": version.id}
+    contact_columns = {"language": language, "form_id": version.form_id, "attributes": checked.values,
+                       "sources": sources}
     new = lifecycle.sign_up_new_address(
-        session, email, language=language, form_id=version.form_id, attributes=checked.values, sources=sources,
-        list_ids=list_ids, proof=proof, event=event,
+        session, email, **contact_columns, list_ids=list_ids, proof=proof, event=event,
         message=outbox.message_row(email.address, language, _invitation(list_ids), context=context))
     if new is not None:
         contact, message_id = new
         outbox.send_after_commit(session, message_id)
     else:
-        contact = lifecycle.upsert_pending_contact(session, email, language=language, form_id=version.form_id,
-                                                   attributes=checked.values, sources=sources)
-        if not contact.created and contact.confirmed_at is None:
-            # Answers from an unproven address never overwrite what a confirmed person told us.
-            profiling.merge_answers(session, contact.id, checked.values, sources, keep_known=False)
-        waiting = lifecycle.request_subscriptions(session, contact, list_ids, proof)
-        lifecycle.record_event(session, contact, "submitted", **event)
-        if contact.created or outbox.may_invite(session, contact.id, settings):
-            outbox.queue_email(session, contact, _invitation(waiting), context=context)
+        contact = lifecycle.upsert_pending_contact(session, email, **contact_columns)
+        if not contact.created and not allow_address(email.key):
+            # The limit is on coming back (an inbox flooded through our forms), so an address's
+            # first sign-up is never counted, and the usual path saves a Redis round trip.
+            session.rollback()
+            return SubmitResult(Outcome.ACCEPTED)
+        _sign_up_again(session, contact, checked.values, sources, list_ids, proof, event, context, settings)
     session.commit()
     return SubmitResult(Outcome.ACCEPTED, contact=contact)
+
+
+def _sign_up_again(session: so.Session, contact: lifecycle.ContactRow, values: dict, sources: dict,
+                   list_ids: list[int], proof: lifecycle.Proof, event: dict, context: dict, settings: Settings):
+    """The general path, after the upsert: what the contact has decides what is written and sent."""
+    if not contact.created and contact.confirmed_at is None:
+        # Answers from an unproven address never overwrite what a confirmed person told us.
+        profiling.merge_answers(session, contact.id, values, sources, keep_known=False)
+    waiting = lifecycle.request_subscriptions(session, contact, list_ids, proof)
+    lifecycle.record_event(session, contact, "submitted", **event)
+    if contact.created or outbox.may_invite(session, contact.id, settings):
+        outbox.queue_email(session, contact, _invitation(waiting), context=context)
 
 
 def _invitation(waiting: list[int]) -> str:

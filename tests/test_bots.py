@@ -5,7 +5,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from listserver.models import Contact, OutboxMessage
+from listserver.models import Contact, Event, OutboxMessage
 from tests.conftest import REDIS_URL, stamp
 
 
@@ -86,12 +86,18 @@ def test_limited_page_answers_429_once_its_limit_is_used(make_app, redis_client,
     assert client.get("/preferences/new-link").status_code == 200  # limits only the POST
 
 
-def test_per_address_limit(make_app, session):
+def test_per_address_limit_counts_coming_back(make_app, session):
+    """The first sign-up of an address is not counted; after it, 2 an hour."""
     app = make_app(ratelimit_address="2/hour", confirmations_per_day=10)
     client = app.test_client()
-    for _ in range(4):
-        client.post("/f/demo", data={"email": "often@example-shop.net", "_ts": stamp(client)})
-    assert session.scalar(sa.select(sa.func.count(OutboxMessage.id))) == 2
+    for name in ("Ann", "Bea", "Cid", "Dee", "Eve"):
+        page = client.post("/f/demo", data={"email": "often@example-shop.net", "_ts": stamp(client),
+                                            "first_name": name})
+        assert page.status_code == 200 and "Check your inbox" in page.text  # the same answer when refused
+    assert session.scalar(sa.select(sa.func.count(OutboxMessage.id))) == 3
+    [contact] = session.scalars(sa.select(Contact)).all()
+    assert contact.attributes["first_name"] == "Cid"  # the refused two changed nothing
+    assert session.scalar(sa.select(sa.func.count(Event.id)).where(Event.kind == "submitted")) == 3
 
 
 def test_form_page_carries_a_hidden_honeypot_and_a_stamp(client):
