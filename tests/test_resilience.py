@@ -62,6 +62,30 @@ def test_database_down_gives_a_clear_503(make_app):
     assert answer.status_code == 503 and answer.json["error"] == "unavailable"
 
 
+def test_database_gone_after_the_form_was_cached_gives_a_503(make_app, session):
+    """The form comes from memory, so the sign-up statement is the first to meet the outage."""
+    app = make_app(form_cache_seconds=60)
+    client = app.test_client()
+    engine = app.extensions["listserver.db"].engine
+    token = stamp(client)  # the form is now cached
+
+    def refuse(*args):  # the database server refusing connections, at the driver's edge
+        raise engine.dialect.loaded_dbapi.OperationalError("connection refused")
+
+    engine.dispose()
+    sa.event.listen(engine, "do_connect", refuse)
+    try:
+        answer = client.post("/f/demo", json={"email": "outage@example-shop.net", "_ts": token})
+        page = client.post("/f/demo", data={"email": "outage@example-shop.net", "_ts": token})
+    finally:
+        sa.event.remove(engine, "do_connect", refuse)
+    assert answer.status_code == 503 and answer.json["error"] == "unavailable"
+    assert page.status_code == 503 and "We are briefly unavailable" in page.text
+    assert count(session, Contact) == 0
+    assert client.post("/f/demo", data={"email": "outage@example-shop.net", "_ts": token}).status_code == 200
+    assert count(session, Contact) == 1
+
+
 @pytest.mark.skipif(not ON_POSTGRES, reason="kills a PostgreSQL backend mid-transaction")
 @pytest.mark.parametrize("known", [False, True], ids=["new address", "known address"])
 def test_database_lost_mid_submission_leaves_nothing_half_written(app, client, session, known):
