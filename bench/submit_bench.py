@@ -12,6 +12,9 @@ What it does:
    with gunicorn, 2 workers each, and drives `POST /f/demo` with unique addresses from wrk
    (a second process): maximum sustained throughput of each, measured in alternating slices
    so both see the same background load.
+   The issue's reference point runs in the same slices: bench/reference_app.py, a minimal
+   hand-written endpoint (four inserts, one commit, one Redis push, no checks), reported beside
+   the ratio, with no target of its own.
 3. Measures listserver's latency percentiles with an open-loop generator (bench/loadgen.py,
    another process) at half its maximum rate.
 4. Checks that every accepted submission is complete in the database (contact, subscription,
@@ -83,11 +86,15 @@ class Config:
 
     @property
     def database_url(self) -> str:
-        return f"postgresql://postgres@127.0.0.1:5432/{self.database}"
+        return pg_url(self.database)
 
     @property
     def redis_url(self) -> str:
         return f"redis://127.0.0.1:6379/{self.redis_db}"
+
+    @property
+    def reference_database(self) -> str:
+        return f"{self.database}_reference"
 
     def gunicorn_args(self) -> list[str]:
         args = ["--workers", str(self.workers), "--worker-class", self.worker_class]
@@ -114,6 +121,10 @@ def parse_args() -> Config:
     a = parser.parse_args()
     return Config(a.duration, a.latency_duration, a.warmup, a.slices, a.connections, a.wrk_threads, a.workers,
                   a.worker_class, a.threads, a.database, a.redis_db, a.keep_db)
+
+
+def pg_url(database: str) -> str:
+    return f"postgresql://postgres@127.0.0.1:5432/{database}"
 
 
 def listserver_env(config: Config) -> dict[str, str]:
@@ -161,9 +172,9 @@ def prepare_schema(env: dict[str, str]) -> None:
     run_quietly([sys.executable, "-c", seed], env)
 
 
-def run_quietly(command: list[str], env: dict[str, str]) -> None:
-    """Run a setup step in the repository; its output is shown only if it fails."""
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+def run_quietly(command: list[str], env: dict[str, str], cwd: Path = ROOT) -> None:
+    """Run a setup step (in the repository by default); its output is shown only if it fails."""
+    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"setup step failed: {command[:3]}\n{done.stdout}{done.stderr}")
 
@@ -445,6 +456,7 @@ class Outcome:
     load_before: float
     bare: Throughput = field(default_factory=Throughput)
     listserver: Throughput = field(default_factory=Throughput)
+    reference: Throughput = field(default_factory=Throughput)
     latency: dict = field(default_factory=dict)
     integrity: dict = field(default_factory=dict)
     log_problems: list[str] = field(default_factory=list)
@@ -476,6 +488,7 @@ class Outcome:
             "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "config": self.config.__dict__, "load_average_before": self.load_before,
             "bare": self.bare.as_json(), "listserver": self.listserver.as_json(), "ratio": round(self.ratio, 4),
+            "reference": self.reference.as_json(), "reference_ratio": round(self.reference.rps / self.bare.rps, 4),
             "latency_at_half_load": self.latency, "errors": self.errors, "integrity": self.integrity,
             "listserver_log_problems": self.log_problems[:20],
             "targets": {"ratio_min": TARGET_RATIO, "p99_ms_max": TARGET_P99_MS},
@@ -484,17 +497,22 @@ class Outcome:
 
 
 def run_benchmark(config: Config, outcome: Outcome) -> None:
-    """Both servers up side by side (the idle one costs nothing), load one at a time."""
+    """The servers up side by side (the idle ones cost nothing), load one at a time."""
     bare_env = {k: v for k, v in os.environ.items() if not k.startswith("LISTSERVER_")}
+    reference_env = {**bare_env, "REFERENCE_DATABASE_URL": pg_url(config.reference_database),
+                     "REFERENCE_REDIS_URL": config.redis_url}
     with (gunicorn("bare", "bare_app:app", BENCH, bare_env, config) as bare,
+          gunicorn("reference", "reference_app:app", BENCH, reference_env, config) as reference,
           gunicorn("listserver", "wsgi:app", ROOT, listserver_env(config), config) as listserver):
         stamp = fetch_stamp(listserver)
         start = table_counts(config.database)["contact"]
         throughput = measure_throughput([
             Target("bare", bare, "unused"),
+            Target("reference", reference, "unused", config.reference_database, config.redis_url),
             Target("listserver", listserver, stamp, config.database, config.redis_url),
         ], config)
         outcome.bare, outcome.listserver = throughput["bare"], throughput["listserver"]
+        outcome.reference = throughput["reference"]
         after_wrk = wait_until_settled(config.database)
         print(f"listserver: {config.latency_duration:g} s open loop at {outcome.listserver.rps / 2:.1f} req/s ...",
               file=sys.stderr)
@@ -559,6 +577,12 @@ def print_report(o: Outcome) -> None:
     print(line("bare Flask ceiling", f"{bare.rps:.1f} req/s") + f"   slices {slice_list(bare)}")
     print(line("listserver submissions", f"{ls.rps:.1f} req/s") + f"   slices {slice_list(ls)}")
     print(line("ratio", f"{o.ratio * 100:.1f} %", f"target >= {TARGET_RATIO * 100:.0f} %", checks["throughput_ratio"]))
+    ref = o.reference
+    print(line("reference endpoint", f"{ref.rps:.1f} req/s") + f"   {ref.rps / bare.rps * 100:.1f} % of bare; "
+          f"slices {slice_list(ref)}")
+    print(f"    (bench/reference_app.py: 4 inserts, 1 commit, 1 Redis push; no checks; workers "
+          f"{ref.cpu_ms_per_request(ref.worker_cpu):.2f} ms + PostgreSQL {ref.cpu_ms_per_request(ref.postgres_cpu):.2f} ms"
+          f" + Redis {ref.cpu_ms_per_request(ref.redis_cpu):.2f} ms per request)")
     print(f"  CPU per request: bare workers {bare.cpu_ms_per_request(bare.worker_cpu):.2f} ms; listserver "
           f"workers {ls.cpu_ms_per_request(ls.worker_cpu):.2f} ms + PostgreSQL backends "
           f"{ls.cpu_ms_per_request(ls.postgres_cpu):.2f} ms + Redis {ls.cpu_ms_per_request(ls.redis_cpu):.2f} ms")
@@ -623,14 +647,19 @@ def main() -> int:
         print(f"preparing database {config.database} and Redis db {config.redis_db} ...", file=sys.stderr)
         recreate_database(config.database)
         prepare_schema(listserver_env(config))
+        recreate_database(config.reference_database)
+        run_quietly([sys.executable, "-c", "import reference_app; reference_app.create_schema()"],
+                    {**os.environ, "REFERENCE_DATABASE_URL": pg_url(config.reference_database)}, cwd=BENCH)
         empty_redis(config.redis_url)
-        print(f"bare Flask and listserver: {config.warmup:g} s warm-up and {config.duration:g} s of wrk each ...",
+        print(f"bare Flask, the reference endpoint and listserver: {config.warmup:g} s warm-up and "
+              f"{config.duration:g} s of wrk each ...",
               file=sys.stderr)
         run_benchmark(config, outcome)
     finally:
         empty_redis(config.redis_url)
         if not config.keep_db:
             drop_database(config.database)
+            drop_database(config.reference_database)
     print_report(outcome)
     print(f"  results: {save(outcome).relative_to(ROOT)}")
     return 0 if all(outcome.checks().values()) else 1
