@@ -44,7 +44,7 @@ class Settings:
     form_max_age_hours: float = 24.0
 
     ratelimit_ip: str = "30/minute;500/day"
-    ratelimit_address: str = "5/hour"
+    ratelimit_address: str = "5/hour"  # sign-ups of an address already known (its first is not counted)
     confirmations_per_day: int = 3
     confirmation_resend_seconds: int = 60
 
