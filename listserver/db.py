@@ -59,6 +59,35 @@ def _make_sqlite_transactions_immediate(engine: sa.Engine) -> None:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def execute_alone(engine: sa.Engine, sql: str, params: dict) -> tuple | None:
+    """Run one PostgreSQL statement in autocommit on a pooled connection, straight on psycopg.
+
+    For the hottest statement only (lifecycle.sign_up_new_address), where the ORM session and
+    SQLAlchemy's execution context cost more CPU than the statement. `sql` is compiled for
+    psycopg (%(name)s parameters); the first row comes back as a tuple. Driver errors are raised
+    as SQLAlchemy's (the app answers those with a 503), and a broken connection leaves the pool.
+    """
+    import psycopg  # only PostgreSQL gets here
+
+    pooled = None
+    try:
+        pooled = engine.raw_connection()
+        driver = pooled.driver_connection
+        driver.autocommit = True
+        try:
+            return driver.execute(sql, params).fetchone()
+        finally:
+            if not driver.broken:
+                driver.autocommit = False
+    except psycopg.Error as exc:
+        if pooled is not None and pooled.driver_connection.broken:
+            pooled.invalidate()
+        raise sa.exc.DBAPIError.instance(sql, params, exc, psycopg.Error, hide_parameters=True) from exc
+    finally:
+        if pooled is not None:
+            pooled.close()
+
+
 class Database:
     """The engine and session factory of one app; request sessions live on `g`."""
 

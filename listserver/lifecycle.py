@@ -7,11 +7,15 @@ Suppression, so that the proof of consent can never drift from the status itself
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import psycopg
+
+from listserver import db
 
 from listserver.models import (
     ConsentAction,
@@ -91,6 +95,8 @@ _SUBSCRIPTIONS_OF = sa.select(Subscription.__table__.c.list_id, Subscription.__t
 _UPSERTS: dict[str, sa.Insert] = {}
 
 
+_JSON_PARAMS = ("attributes", "attribute_sources", "event", "message_context")
+
 # PostgreSQL, an address never seen before: the contact, its pending subscriptions and their
 # consent records, the timeline event and the confirmation email, in one statement and so one
 # round trip (a single statement is atomic, so it needs no transaction block around it). When
@@ -124,8 +130,8 @@ SELECT id, :message_idempotency_key, :message_kind, :message_recipient, :message
        :message_language, :message_status, :message_attempts, :message_created_at, :message_next_attempt_at
 FROM new_contact
 RETURNING contact_id, id
-""").bindparams(*[sa.bindparam(name, type_=sa.JSON)
-                   for name in ("attributes", "attribute_sources", "event", "message_context")])
+""").bindparams(*[sa.bindparam(name, type_=sa.JSON) for name in _JSON_PARAMS])
+_SIGN_UP_NEW_ADDRESS_SQL = str(_SIGN_UP_NEW_ADDRESS.compile(dialect=psycopg.dialect()))  # for the driver
 
 
 def record_event(session: so.Session, contact: Contact | ContactRow | int | None, kind: str, **data) -> None:
@@ -213,25 +219,28 @@ def sign_up_new_address(session: so.Session, email, *, language: str, form_id: i
     Returns the new contact and the id of its outbox `message` (an outbox.message_row), or None
     when the address is known, or the database is SQLite: then nothing was written and the caller
     takes the general path (upsert_pending_contact and what follows), which reads what the
-    contact already has. Outside a transaction the statement runs in autocommit, as one statement
-    is atomic; inside one it joins it.
+    contact already has. One statement is atomic, so outside a transaction it runs in autocommit,
+    on the driver itself (db.execute_alone); inside one it joins it.
     """
-    if session.get_bind().dialect.name != "postgresql":
+    engine = session.get_bind()
+    if engine.dialect.name != "postgresql":
         return None
-    autocommit = not session.in_transaction()
-    connection = session.connection(execution_options={"isolation_level": "AUTOCOMMIT"} if autocommit else None)
-    row = connection.execute(_SIGN_UP_NEW_ADDRESS, {
+    params = {
         "email": email.address, "email_key": email.key, "status": S.PENDING, "language": language,
         "source_form_id": form_id, "attributes": attributes, "attribute_sources": sources, "frequency": "all",
         "list_ids": list_ids, "subscription_status": SubscriptionStatus.PENDING, "event": event,
         **_consent_values(None, ConsentAction.GRANTED, proof),
         **{f"message_{name}": value for name, value in message.items()},
-    }).one_or_none()
+    }
+    if session.in_transaction():  # this request already holds a connection: join its transaction
+        row = session.connection().execute(_SIGN_UP_NEW_ADDRESS, params).one_or_none()
+    else:  # the usual case: autocommit, straight on the driver
+        row = db.execute_alone(engine, _SIGN_UP_NEW_ADDRESS_SQL,
+                               {**params, **{name: json.dumps(params[name]) for name in _JSON_PARAMS}})
     if row is None:
-        if autocommit:
-            session.rollback()  # the general path needs a transaction, not this autocommit connection
         return None
-    return ContactRow(row.contact_id, email.address, language, S.PENDING, None, 1, created=True), row.id
+    contact_id, message_id = row
+    return ContactRow(contact_id, email.address, language, S.PENDING, None, 1, created=True), message_id
 
 
 def request_subscriptions(session: so.Session, contact: ContactRow, list_ids: list[int], proof: Proof) -> list[int]:
