@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 from dataclasses import dataclass
 
 from itsdangerous import BadData, BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -35,14 +36,18 @@ class TokenExpired(Exception):
         self.payload = payload
 
 
+@functools.lru_cache(maxsize=32)
+def _serializer(secret_keys: tuple[str, ...], purpose: Purpose) -> URLSafeTimedSerializer:
+    # itsdangerous signs with the last key of the list; our setting lists the newest first.
+    return URLSafeTimedSerializer(list(reversed(secret_keys)), salt=purpose.value)
+
+
 @dataclass(frozen=True)
 class Signer:
     settings: Settings
 
     def _serializer(self, purpose: Purpose) -> URLSafeTimedSerializer:
-        # itsdangerous signs with the last key of the list; our setting lists the newest first.
-        keys = list(reversed(self.settings.secret_keys))
-        return URLSafeTimedSerializer(keys, salt=purpose.value)
+        return _serializer(self.settings.secret_keys, purpose)
 
     def max_age(self, purpose: Purpose) -> int:
         s = self.settings
