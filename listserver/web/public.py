@@ -124,7 +124,8 @@ def _check_inbox_page(version) -> str:
 
     if current_app.jinja_env.auto_reload:  # templates being edited: show the edit
         return render()
-    key = (version.id, g.form_language, i18n.current(), _in_frame(), request.script_root)
+    # g.form_language is always a shipped language, so it is also the page's locale (i18n.select_locale).
+    key = (version.id, g.form_language, _in_frame(), request.script_root)
     return memo.of_app("check_inbox_pages").get_or_make(key, render)
 
 
