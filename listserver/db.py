@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import psycopg
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import Flask, current_app, g
@@ -67,8 +68,6 @@ def execute_alone(engine: sa.Engine, sql: str, params: dict) -> tuple | None:
     psycopg (%(name)s parameters); the first row comes back as a tuple. Driver errors are raised
     as SQLAlchemy's (the app answers those with a 503), and a broken connection leaves the pool.
     """
-    import psycopg  # only PostgreSQL gets here
-
     pooled = None
     try:
         pooled = engine.raw_connection()

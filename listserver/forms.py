@@ -339,6 +339,16 @@ class FormCache:
 
     def published(self, session: so.Session, slug: str) -> PublishedForm | None:
         """The current version of a form, without a database round trip while the TTL holds."""
+        reads_alone = not session.in_transaction()
+        try:
+            return self._published(session, slug)
+        finally:
+            if reads_alone and session.in_transaction():
+                # Only our reads are in it: end it, so the request holds no connection it does not
+                # need (a new address's sign-up then runs in autocommit, lifecycle.sign_up_new_address).
+                session.commit()
+
+    def _published(self, session: so.Session, slug: str) -> PublishedForm | None:
         now = time.monotonic()
         checked_at, version_id = self.current.get(slug, (-math.inf, None))
         if now - checked_at >= self.ttl:

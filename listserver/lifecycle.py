@@ -13,10 +13,8 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.dialects.postgresql import psycopg
 
 from listserver import db
-
 from listserver.models import (
     ConsentAction,
     ConsentRecord,
@@ -131,7 +129,8 @@ SELECT id, :message_idempotency_key, :message_kind, :message_recipient, :message
 FROM new_contact
 RETURNING contact_id, id
 """).bindparams(*[sa.bindparam(name, type_=sa.JSON) for name in _JSON_PARAMS])
-_SIGN_UP_NEW_ADDRESS_SQL = str(_SIGN_UP_NEW_ADDRESS.compile(dialect=psycopg.dialect()))  # for the driver
+# The same statement in psycopg's own parameter style, for db.execute_alone.
+_SIGN_UP_NEW_ADDRESS_SQL = str(_SIGN_UP_NEW_ADDRESS.compile(dialect=postgresql.psycopg.dialect()))
 
 
 def record_event(session: so.Session, contact: Contact | ContactRow | int | None, kind: str, **data) -> None:

@@ -188,6 +188,21 @@ def test_unproven_token_reveals_and_overwrites_nothing_of_a_confirmed_person(app
     assert {s.mailing_list.key for s in contact(session).subscriptions} == {"newsletter"}
 
 
+def test_a_recognised_browser_can_sign_up_another_address(app, client, guide, deliver, inbox, session):
+    """"Not you?": the token's contact is read (and locked) first, then a new address signs up."""
+    lena = signed_up(client, deliver, app, inbox, first_name="Lena")
+    answer = post_json(client, {"profile_token": lena, "email": "tom@example-shop.net", "first_name": "Tom"})
+    assert answer.status_code == 200 and answer.json["status"] == "check_inbox"
+    tom = contact(session, "tom@example-shop.net")
+    assert tom.status == ContactStatus.PENDING and tom.attributes == {"first_name": "Tom"}
+    assert [s.status for s in tom.subscriptions] == [SubscriptionStatus.PENDING]
+    assert contact(session).attributes == {"first_name": "Lena"}  # the token's person is untouched
+    deliver(app)
+    [confirmation] = inbox.to("tom@example-shop.net")
+    client.post(inbox.link(confirmation, "confirm"))
+    assert contact(session, "tom@example-shop.net").status == ContactStatus.SUBSCRIBED
+
+
 def test_email_links_recognise_the_subscriber_and_go_back_to_the_site(app, client, guide, deliver, inbox,
                                                                         session):
     post_json(client, {"email": "lena@example-shop.net", "first_name": "Lena"})
