@@ -580,9 +580,11 @@ def print_report(o: Outcome) -> None:
     ref = o.reference
     print(line("reference endpoint", f"{ref.rps:.1f} req/s") + f"   {ref.rps / bare.rps * 100:.1f} % of bare; "
           f"slices {slice_list(ref)}")
+    per_request = {part: ref.cpu_ms_per_request(getattr(ref, f"{part}_cpu"))
+                   for part in ("worker", "postgres", "redis")}
     print(f"    (bench/reference_app.py: 4 inserts, 1 commit, 1 Redis push; no checks; workers "
-          f"{ref.cpu_ms_per_request(ref.worker_cpu):.2f} ms + PostgreSQL {ref.cpu_ms_per_request(ref.postgres_cpu):.2f} ms"
-          f" + Redis {ref.cpu_ms_per_request(ref.redis_cpu):.2f} ms per request)")
+          f"{per_request['worker']:.2f} ms + PostgreSQL {per_request['postgres']:.2f} ms"
+          f" + Redis {per_request['redis']:.2f} ms per request)")
     print(f"  CPU per request: bare workers {bare.cpu_ms_per_request(bare.worker_cpu):.2f} ms; listserver "
           f"workers {ls.cpu_ms_per_request(ls.worker_cpu):.2f} ms + PostgreSQL backends "
           f"{ls.cpu_ms_per_request(ls.postgres_cpu):.2f} ms + Redis {ls.cpu_ms_per_request(ls.redis_cpu):.2f} ms")

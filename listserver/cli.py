@@ -191,7 +191,8 @@ def forms_origins(slug: str, allow: tuple[str, ...], disallow: tuple[str, ...]) 
             raise click.ClickException(str(exc))
         session.commit()
         origins = version.definition.get("allowed_origins") or []
-        click.echo(f"form {slug} version {version.number} may be embedded on: {', '.join(origins) or '(no other site)'}")
+        sites = ", ".join(origins) or "(no other site)"
+        click.echo(f"form {slug} version {version.number} may be embedded on: {sites}")
 
 
 @forms_group.command("embed")

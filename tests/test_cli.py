@@ -63,7 +63,8 @@ def test_lists_and_forms_from_yaml_and_json(app, tmp_path, session):
     assert "version 1" in invoke(app, "forms", "create", str(tmp_path / "form.json")).output
     (tmp_path / "form.json").write_text((tmp_path / "form.json").read_text().replace("10 % off", "15 % off"))
     assert "version 2" in invoke(app, "forms", "create", str(tmp_path / "form.json")).output
-    assert session.scalars(sa.select(MailingList.key).order_by(MailingList.key)).all() == ["events", "newsletter", "offers"]
+    keys = session.scalars(sa.select(MailingList.key).order_by(MailingList.key)).all()
+    assert keys == ["events", "newsletter", "offers"]
     versions = session.scalars(sa.select(FormVersion).where(FormVersion.definition["slug"].as_string() == "spring")
                                .order_by(FormVersion.number)).all()
     assert [v.definition["lead_magnet"]["title"] for v in versions] == ["10 % off", "15 % off"]

@@ -46,8 +46,8 @@ def test_names_are_trimmed_and_nfc_normalised():
     assert clean_name("  Zoe\u0308   Smith ", 30) == "Zoë Smith"
 
 
-@pytest.mark.parametrize("address", ["first.last+tag@example-shop.net", "用户@例子.广告", "a" * 64 + "@example-shop.net",
-                                     "Zoë@Example-Shop.net"])
+@pytest.mark.parametrize("address", ["first.last+tag@example-shop.net", "用户@例子.广告",
+                                     "a" * 64 + "@example-shop.net", "Zoë@Example-Shop.net"])
 def test_emails_people_really_have(address):
     assert clean_email(address).address == address
 
@@ -63,7 +63,8 @@ def test_email_key_is_lowercase_nfc():
     assert clean_email("Zoe\u0308@Example-Shop.NET").key == "zoë@example-shop.net"
 
 
-@pytest.mark.parametrize("typed, suggested", [("anna@gmial.com", "anna@gmail.com"), ("bob@hotmial.com", "bob@hotmail.com"),
+@pytest.mark.parametrize("typed, suggested", [("anna@gmial.com", "anna@gmail.com"),
+                                              ("bob@hotmial.com", "bob@hotmail.com"),
                                               ("c@yahoo.con", "c@yahoo.com"), ("d@outlok.com", "d@outlook.com")])
 def test_typo_domains_get_a_suggestion(typed, suggested):
     assert suggest_email(clean_email(typed)) == suggested

@@ -17,7 +17,7 @@ from listserver.models.mail import OutboxMessage, OutboxStatus
 from listserver.models.users import ApiToken, User
 
 __all__ = [
-    "ApiToken", "AuditEntry", "Frequency", "ConsentAction", "ConsentRecord", "Contact", "ContactStatus", "Event", "Field", "Form",
-    "FormVersion", "MailingList", "OutboxMessage", "OutboxStatus", "Subscription",
+    "ApiToken", "AuditEntry", "Frequency", "ConsentAction", "ConsentRecord", "Contact", "ContactStatus", "Event",
+    "Field", "Form", "FormVersion", "MailingList", "OutboxMessage", "OutboxStatus", "Subscription",
     "SubscriptionStatus", "Suppression", "User", "form_lists",
 ]

@@ -215,7 +215,8 @@ def _link_problem(exc: Exception, token: str):
                         error="expired", template="public/link_expired.html", token=token)
     if isinstance(exc, signup.LinkUsed) and exc.contact is not None and exc.contact.confirmed_at is not None:
         g.form_language = exc.contact.language  # the language of the email the link came in
-        return friendly(200, _("You are already confirmed"), _("This link has done its job: your address is confirmed."),
+        return friendly(200, _("You are already confirmed"),
+                        _("This link has done its job: your address is confirmed."),
                         error="already_confirmed", template="public/confirmed.html",
                         form=exc.version.definition if exc.version else None)
     return friendly(404 if isinstance(exc, TokenInvalid) else 410, _("This link does not work"),
