@@ -1,12 +1,23 @@
-"""Signed, purpose-bound, expiring tokens for public links and form render stamps."""
+"""Signed, purpose-bound, expiring tokens for public links and form render stamps.
+
+Most tokens are only signed: their payload (ids, versions) is readable, which is fine for links
+mailed to the address's owner. Tokens handed to whoever typed an address into a form (SEALED)
+are encrypted too, so their content says nothing about the address (confirmed? known?).
+"""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import enum
 import functools
+import json
+import time
 from dataclasses import dataclass
 
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from itsdangerous import BadData, BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from listserver.settings import Settings
@@ -22,6 +33,10 @@ class Purpose(enum.StrEnum):
     DATA_EXPORT = "listserver.data-export.v1"
     ERASE = "listserver.erase.v1"
     PROFILE = "listserver.profile.v1"  # kept by the embed script in the host page's storage
+
+
+SEALED = {Purpose.PROFILE}
+_SEAL_BLOCK = 128  # sealed payloads are padded to a multiple of this: the length says nothing either
 
 
 class TokenInvalid(Exception):
@@ -40,6 +55,16 @@ class TokenExpired(Exception):
 def _serializer(secret_keys: tuple[str, ...], purpose: Purpose) -> URLSafeTimedSerializer:
     # itsdangerous signs with the last key of the list; our setting lists the newest first.
     return URLSafeTimedSerializer(list(reversed(secret_keys)), salt=purpose.value)
+
+
+@functools.lru_cache(maxsize=32)
+def _sealer(secret_keys: tuple[str, ...], purpose: Purpose) -> MultiFernet:
+    """Encrypts with the newest key (the first of the setting), opens with any."""
+    return MultiFernet([
+        Fernet(base64.urlsafe_b64encode(
+            HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose.value.encode()).derive(key.encode())))
+        for key in secret_keys
+    ])
 
 
 @dataclass(frozen=True)
@@ -63,6 +88,10 @@ class Signer:
         }[purpose]
 
     def sign(self, purpose: Purpose, payload: dict) -> str:
+        if purpose in SEALED:
+            data = json.dumps(payload, separators=(",", ":")).encode()
+            data += b" " * (-len(data) % _SEAL_BLOCK)
+            return _sealer(self.settings.secret_keys, purpose).encrypt(data).decode()
         return self._serializer(purpose).dumps(payload)
 
     def load(self, purpose: Purpose, token: str) -> dict:
@@ -71,6 +100,8 @@ class Signer:
 
     def load_with_age(self, purpose: Purpose, token: str) -> tuple[dict, float]:
         """Like `load`, and how many seconds ago the token was signed."""
+        if purpose in SEALED:
+            return self._open(purpose, token)
         serializer = self._serializer(purpose)
         try:
             payload, signed_at = serializer.loads(token, max_age=self.max_age(purpose), return_timestamp=True)
@@ -81,6 +112,19 @@ class Signer:
         if not isinstance(payload, dict):
             raise TokenInvalid()
         return payload, (dt.datetime.now(dt.UTC) - signed_at).total_seconds()
+
+    def _open(self, purpose: Purpose, token: str) -> tuple[dict, float]:
+        sealer = _sealer(self.settings.secret_keys, purpose)
+        try:
+            payload = json.loads(sealer.decrypt(token.encode()))
+            age = time.time() - sealer.extract_timestamp(token.encode())
+        except (InvalidToken, UnicodeError, ValueError, TypeError):
+            raise TokenInvalid() from None
+        if not isinstance(payload, dict):
+            raise TokenInvalid()
+        if age > self.max_age(purpose):
+            raise TokenExpired(payload)
+        return payload, age
 
     @staticmethod
     def _expired_payload(serializer: URLSafeTimedSerializer, exc: SignatureExpired) -> dict:

@@ -12,9 +12,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import sqlalchemy as sa
+from itsdangerous import URLSafeTimedSerializer
 
 from listserver.models import Contact, ContactStatus, MailingList, Subscription, SubscriptionStatus
-from tests.conftest import publish
+from tests.conftest import contact_of, publish
 from tests.test_cli import invoke
 
 SHOP = "https://shop.example-shop.net"
@@ -58,8 +59,7 @@ def post_json(client, answers: dict, origin=SHOP):
 
 
 def contact(session, email="lena@example-shop.net") -> Contact:
-    session.expire_all()
-    return session.scalar(sa.select(Contact).where(Contact.email_key == email))
+    return contact_of(session, email)
 
 
 def signed_up(client, deliver, app, inbox, email="lena@example-shop.net", confirm=True, **answers):
@@ -201,6 +201,22 @@ def test_a_recognised_browser_can_sign_up_another_address(app, client, guide, de
     [confirmation] = inbox.to("tom@example-shop.net")
     client.post(inbox.link(confirmation, "confirm"))
     assert contact(session, "tom@example-shop.net").status == ContactStatus.SUBSCRIBED
+
+
+def test_sign_up_answers_say_nothing_about_the_address(app, client, guide, deliver, inbox):
+    """New, already confirmed, or dropped by the bot checks: the same answer, and a profile token
+    whose content nobody can read (a signed-only token would show the contact id and its state)."""
+    signed_up(client, deliver, app, inbox)
+    answers = {
+        "new": post_json(client, {"email": "new@example-shop.net"}).json,
+        "confirmed": post_json(client, {"email": "lena@example-shop.net"}).json,
+        "dropped": post_json(client, {"email": "bot@example-shop.net", "_hp": "I am a bot"}).json,
+    }
+    tokens = {case: answer.pop("profile_token") for case, answer in answers.items()}
+    assert answers["new"] == answers["confirmed"] == answers["dropped"]
+    assert len({len(token) for token in tokens.values()}) == 1
+    for token in tokens.values():
+        assert URLSafeTimedSerializer("not our key").loads_unsafe(token)[1] is None
 
 
 def test_email_links_recognise_the_subscriber_and_go_back_to_the_site(app, client, guide, deliver, inbox,
