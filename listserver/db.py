@@ -27,7 +27,7 @@ class Base(so.DeclarativeBase):
 def make_engine(url: str) -> sa.Engine:
     """An engine tuned for the backend: SQLite serialises writers, PostgreSQL pools."""
     if url.startswith("sqlite"):
-        engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, hide_parameters=True)
         _make_sqlite_transactions_immediate(engine)
         return engine
     if url.startswith("postgresql://"):
@@ -40,6 +40,7 @@ def make_engine(url: str) -> sa.Engine:
         max_overflow=10,
         pool_timeout=5,
         connect_args={"connect_timeout": 5},
+        hide_parameters=True,  # errors reach the logs; their parameters would carry addresses
     )
 
 

@@ -147,7 +147,8 @@ def _finish(session: so.Session, message: OutboxMessage, status: OutboxStatus, e
         message.claimed_at = None
     session.commit()
     if status in (OutboxStatus.SKIPPED, OutboxStatus.FAILED):
-        log.info("outbox message %s %s: %s", message.id, status.value, error)
+        # Not the error itself: an SMTP reply often quotes the address. It is in last_error.
+        log.info("outbox message %s %s (%s)", message.id, status.value, message.kind)
     return status
 
 

@@ -25,6 +25,7 @@ from werkzeug.serving import make_server
 from listserver import create_app, embedded, forms, migrate
 from listserver.db import Base, make_engine
 from listserver.extensions import db
+from listserver.models import Contact
 from listserver.settings import Settings
 from listserver.tasks import get_queue
 from tests.chromium import CHROMIUM, CHROMIUM_ARGS, Phone
@@ -64,10 +65,14 @@ class Inbox:
 
     def __init__(self):
         self.messages = []
+        self.refused = set()  # addresses whose mail is refused after DATA, as a real server may
         self.lock = threading.Lock()
 
     async def handle_DATA(self, server, session, envelope):
         with self.lock:
+            refused = self.refused.intersection(envelope.rcpt_tos)
+            if refused:
+                return f"554 5.7.1 <{min(refused)}>: Message refused by policy"
             self.messages.append((envelope.rcpt_tos, message_from_bytes(envelope.content, policy=policy.default)))
         return "250 OK"
 
@@ -95,6 +100,7 @@ def inbox(smtp_server):
     _, inbox = smtp_server
     with inbox.lock:
         inbox.messages.clear()
+        inbox.refused.clear()
     return inbox
 
 
@@ -212,6 +218,18 @@ def session(app):
     engine = app.extensions["listserver.db"].engine.execution_options(isolation_level="AUTOCOMMIT")
     with so.Session(engine) as session:
         yield session
+
+
+def contact_of(session: so.Session, address: str) -> Contact | None:
+    """The contact of an address as the database has it now (not as this session saw it before)."""
+    session.expire_all()
+    return session.scalar(sa.select(Contact).where(Contact.email_key == address.lower()))
+
+
+def contact_in(app, address: str) -> Contact | None:
+    """The same, from a session of its own (for tests that drive a live server)."""
+    with so.Session(app.extensions["listserver.db"].engine) as session:
+        return contact_of(session, address)
 
 
 def stamp(client, slug: str = "demo") -> str:
