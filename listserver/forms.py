@@ -326,6 +326,9 @@ class PublishedForm:
 
 _CURRENT_VERSION_ID = sa.select(Form.__table__.c.current_version_id).where(
     Form.__table__.c.slug == sa.bindparam("slug"))
+_VERSION = sa.select(*(FormVersion.__table__.c[name] for name in (
+    "id", "form_id", "number", "definition", "consent_text_hash"))).where(
+    FormVersion.__table__.c.id == sa.bindparam("id"))
 
 
 class FormCache:
@@ -337,31 +340,29 @@ class FormCache:
         self.versions = Memo(size)  # version id -> PublishedForm
         self.current = Memo(size)  # slug -> (checked at, current version id)
 
-    def published(self, session: so.Session, slug: str) -> PublishedForm | None:
-        """The current version of a form, without a database round trip while the TTL holds."""
-        reads_alone = not session.in_transaction()
-        try:
-            return self._published(session, slug)
-        finally:
-            if reads_alone and session.in_transaction():
-                # Only our reads are in it: end it, so the request holds no connection it does not
-                # need (a new address's sign-up then runs in autocommit, lifecycle.sign_up_new_address).
-                session.commit()
+    def published(self, engine: sa.Engine, slug: str) -> PublishedForm | None:
+        """The current version of a form, without a database round trip while the TTL holds.
 
-    def _published(self, session: so.Session, slug: str) -> PublishedForm | None:
+        It reads on a connection of its own, given back at once: the request's session stays
+        untouched (so a new address's sign-up can run in autocommit, lifecycle.sign_up_new_address).
+        """
         now = time.monotonic()
         checked_at, version_id = self.current.get(slug, (-math.inf, None))
-        if now - checked_at >= self.ttl:
-            version_id = session.connection().execute(_CURRENT_VERSION_ID, {"slug": slug}).scalar()
-            self.current.put(slug, (now, version_id))
-        if version_id is None:
-            return None
-        found = self.versions.get(version_id)
-        if found is None:
-            version = session.get(FormVersion, version_id)
-            found = PublishedForm(version.id, version.form_id, version.number, version.definition,
-                                  version.consent_text_hash)
-            self.versions.put(version_id, found)
+        fresh = now - checked_at < self.ttl
+        found = self.versions.get(version_id) if fresh and version_id is not None else None
+        if fresh and (version_id is None or found is not None):
+            return found
+        with engine.connect() as connection:
+            if not fresh:
+                version_id = connection.execute(_CURRENT_VERSION_ID, {"slug": slug}).scalar()
+                self.current.put(slug, (now, version_id))
+            if version_id is None:
+                return None
+            found = self.versions.get(version_id)
+            if found is None:
+                row = connection.execute(_VERSION, {"id": version_id}).one()
+                found = PublishedForm(row.id, row.form_id, row.number, row.definition, row.consent_text_hash)
+                self.versions.put(version_id, found)
         return found
 
 

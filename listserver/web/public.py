@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 
 from listserver import fields, forms, lifecycle, memo, profiling, signup
 from listserver.bots import HONEYPOT_FIELD, STAMP_FIELD, Guard, Verdict
-from listserver.db import get_session
+from listserver.db import get_db, get_session
 from listserver.extensions import limiter
 from listserver.links import Links
 from listserver.tokens import Purpose, Signer, TokenExpired, TokenInvalid
@@ -42,7 +42,7 @@ def load_form(slug: str) -> forms.PublishedForm:
     if cache is None:
         ttl = current_app.config["SETTINGS"].form_cache_seconds
         cache = current_app.extensions["listserver.forms"] = forms.FormCache(ttl)
-    version = cache.published(get_session(), slug)
+    version = cache.published(get_db().engine, slug)
     if version is None:
         abort(404)
     g.form_language = i18n.form_language(version.definition)
@@ -175,9 +175,10 @@ def submit_form(slug: str):
         return _check_inbox(version)
     visitor = signup.Visitor(client_ip(), request.user_agent.string, "api" if request.is_json else "form",
                              language=g.form_language)
-    profile = _profile(answers.get("profile_token"), lock=True)
-    if profile.recognised and fields.is_blank(answers.get("email")):
-        return _profiling_step(version, profile, answers, visitor)
+    if fields.is_blank(answers.get("email")):  # no address: answers for a visitor the token names
+        profile = _profile(answers.get("profile_token"), lock=True)
+        if profile.recognised:
+            return _profiling_step(version, profile, answers, visitor)
     typed = answers.get("email")
     result = signup.submit(
         get_session(), version, answers, visitor, settings,
