@@ -5,6 +5,13 @@ The fixtures `browser` (one per test module) and `phone` (a phone-sized tab) are
 
 from __future__ import annotations
 
+
+def expect(target):
+    """Playwright's expect, imported when a browser test runs (not when the suite is collected)."""
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(target)
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]

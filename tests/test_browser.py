@@ -5,17 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
-import sqlalchemy as sa
 
-from listserver.extensions import db
-from listserver.models import Contact, ContactStatus
+from listserver.models import ContactStatus
+from tests.conftest import contact_in
 
 pytestmark = pytest.mark.browser
-
-
-def contact_of(app, address: str) -> Contact | None:
-    with app.app_context(), db.session() as session:
-        return session.scalar(sa.select(Contact).where(Contact.email_key == address.lower()))
 
 
 def test_sign_up_confirm_and_get_the_checklist_on_a_phone(live_server, inbox, deliver, phone, tmp_path):
@@ -74,7 +68,7 @@ def test_sign_up_confirm_and_get_the_checklist_on_a_phone(live_server, inbox, de
     subscribe = page.get_by_role("button", name="Yes, subscribe me")
     expect(subscribe).to_be_visible()
     phone.assert_fits_the_screen()
-    assert contact_of(live_app, address).status == ContactStatus.PENDING
+    assert contact_in(live_app, address).status == ContactStatus.PENDING
 
     # 5. Press the button: subscribed, and the promised checklist is one tap away.
     subscribe.click()
@@ -85,7 +79,7 @@ def test_sign_up_confirm_and_get_the_checklist_on_a_phone(live_server, inbox, de
     expect(open_checklist).to_be_visible()
     phone.assert_fits_the_screen()
     page.screenshot(path=tmp_path / "confirmed.png", full_page=True)
-    contact = contact_of(live_app, address)
+    contact = contact_in(live_app, address)
     assert contact.status == ContactStatus.SUBSCRIBED
     assert contact.attributes == {"first_name": "Zoë"}
 
@@ -112,9 +106,9 @@ def test_typo_in_the_domain_is_caught_and_fixed_with_one_tap(live_server, phone)
     expect(page.get_by_text("Did you mean anna@gmail.com?")).to_be_visible()
     expect(page.get_by_label("Email address")).to_have_value("anna@gmial.com")
     phone.assert_fits_the_screen()
-    assert contact_of(live_app, "anna@gmial.com") is None
+    assert contact_in(live_app, "anna@gmial.com") is None
 
     page.get_by_role("button", name="Yes, use it").click()
     expect(page.get_by_role("heading", name="Check your inbox")).to_be_visible()
-    assert contact_of(live_app, "anna@gmail.com") is not None
-    assert contact_of(live_app, "anna@gmial.com") is None
+    assert contact_in(live_app, "anna@gmail.com") is not None
+    assert contact_in(live_app, "anna@gmial.com") is None

@@ -12,7 +12,8 @@ import pytest
 import sqlalchemy as sa
 
 from listserver.models import ConsentRecord, Contact, Event, Frequency, Subscription, Suppression
-from tests.conftest import publish
+from tests.chromium import expect
+from tests.conftest import contact_of, publish
 
 pytestmark = pytest.mark.browser
 
@@ -30,15 +31,9 @@ class Subscriber:
     unsubscribe: str
 
 
-def expect(target):
-    from playwright.sync_api import expect as playwright_expect
-
-    return playwright_expect(target)
-
 
 def contact(session) -> Contact | None:
-    session.expire_all()  # answer from the database as it is now, not from what this session saw
-    return session.scalar(sa.select(Contact).where(Contact.email_key == ADDRESS))
+    return contact_of(session, ADDRESS)
 
 
 def subscriptions(session) -> dict[str, str]:

@@ -17,7 +17,7 @@ from listserver import forms, languages
 from listserver.fields import BUILTIN_FIELDS, country_names
 from listserver.languages import LANGUAGES
 from listserver.models import ConsentRecord, Contact, OutboxMessage
-from tests.conftest import publish, stamp
+from tests.conftest import contact_of, publish, stamp
 from tests.chromium import Phone
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,9 +73,6 @@ def publish_news(app, language: str, **spec):
 def html_lang(page) -> str:
     return re.search(r'<html lang="([^"]+)" dir="ltr">', page.text).group(1)
 
-
-def contact_of(session, address: str) -> Contact:
-    return session.scalar(sa.select(Contact).where(Contact.email_key == address.lower()))
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

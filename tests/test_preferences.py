@@ -12,7 +12,7 @@ from listserver.models import (
     AuditEntry, ConsentRecord, Contact, Event, OutboxMessage, Subscription, Suppression,
 )
 from listserver.tokens import Purpose, Signer
-from tests.conftest import publish
+from tests.conftest import contact_of, publish, stamp
 
 ADDRESS = "pref@example-shop.net"
 
@@ -37,8 +37,7 @@ def subscriber(app, client, submit, deliver, inbox, session):
 
 
 def contact(session):
-    session.expire_all()  # the test's session must not answer from what it saw before the request
-    return session.scalar(sa.select(Contact).where(Contact.email_key == ADDRESS))
+    return contact_of(session, ADDRESS)
 
 
 def statuses(session):
@@ -285,9 +284,7 @@ def test_multi_choice_answers_can_be_changed_and_cleared(app, client, session):
     publish(app, {"slug": "quiz", "lists": ["newsletter"], "fields": [
         "email", {"key": "interests", "type": "multi_select", "label": "Interests",
                   "rules": {"choices": [{"value": "seo", "label": "SEO"}, {"value": "ads", "label": "Ads"}]}}]})
-    page = client.get("/f/quiz")
-    stamp = page.text.split('name="_ts" value="', 1)[1].split('"', 1)[0]
-    client.post("/f/quiz", data={"email": ADDRESS, "interests": ["seo", "ads"], "_ts": stamp})
+    client.post("/f/quiz", data={"email": ADDRESS, "interests": ["seo", "ads"], "_ts": stamp(client, "quiz")})
     person = contact(session)
     url = Links(app.config["SETTINGS"]).preferences(person).split("5000", 1)[1]
     form = client.get(url).text

@@ -6,11 +6,8 @@ import re
 import sqlalchemy as sa
 
 from listserver.models import ConsentRecord, Contact, ContactStatus, Event, OutboxMessage, Subscription
-from tests.conftest import publish, stamp
+from tests.conftest import contact_of, publish, stamp
 
-
-def contact_of(session, email):
-    return session.scalar(sa.select(Contact).where(Contact.email_key == email.lower()))
 
 
 def test_form_page_describes_every_field_and_the_consent(client):
