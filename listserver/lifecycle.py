@@ -216,13 +216,13 @@ def sign_up_new_address(session: so.Session, email, *, language: str, form_id: i
     """PostgreSQL: a sign-up of an address never seen before, written in one round trip.
 
     Returns the new contact and the id of its outbox `message` (an outbox.message_row), or None
-    when the address is known, or the database is SQLite: then nothing was written and the caller
-    takes the general path (upsert_pending_contact and what follows), which reads what the
-    contact already has. One statement is atomic, so outside a transaction it runs in autocommit,
-    on the driver itself (db.execute_alone); inside one it joins it.
+    when the address is known, the database is SQLite or the session is already in a transaction:
+    then nothing was written and the caller takes the general path (upsert_pending_contact and
+    what follows), which reads what the contact already has. One statement is atomic, so it runs
+    in autocommit, on the driver itself (db.execute_alone).
     """
     engine = session.get_bind()
-    if engine.dialect.name != "postgresql":
+    if engine.dialect.name != "postgresql" or session.in_transaction():
         return None
     params = {
         "email": email.address, "email_key": email.key, "status": S.PENDING, "language": language,
@@ -231,11 +231,8 @@ def sign_up_new_address(session: so.Session, email, *, language: str, form_id: i
         **_consent_values(None, ConsentAction.GRANTED, proof),
         **{f"message_{name}": value for name, value in message.items()},
     }
-    if session.in_transaction():  # this request already holds a connection: join its transaction
-        row = session.connection().execute(_SIGN_UP_NEW_ADDRESS, params).one_or_none()
-    else:  # the usual case: autocommit, straight on the driver
-        row = db.execute_alone(engine, _SIGN_UP_NEW_ADDRESS_SQL,
-                               {**params, **{name: json.dumps(params[name]) for name in _JSON_PARAMS}})
+    row = db.execute_alone(engine, _SIGN_UP_NEW_ADDRESS_SQL,
+                           {**params, **{name: json.dumps(params[name]) for name in _JSON_PARAMS}})
     if row is None:
         return None
     contact_id, message_id = row

@@ -189,7 +189,7 @@ def test_unproven_token_reveals_and_overwrites_nothing_of_a_confirmed_person(app
 
 
 def test_a_recognised_browser_can_sign_up_another_address(app, client, guide, deliver, inbox, session):
-    """"Not you?": the token's contact is read (and locked) first, then a new address signs up."""
+    """"Not you?": a browser that holds Lena's token signs up Tom; Lena's profile is untouched."""
     lena = signed_up(client, deliver, app, inbox, first_name="Lena")
     answer = post_json(client, {"profile_token": lena, "email": "tom@example-shop.net", "first_name": "Tom"})
     assert answer.status_code == 200 and answer.json["status"] == "check_inbox"
