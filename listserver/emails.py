@@ -53,7 +53,7 @@ def _form_context(session: so.Session, message: OutboxMessage, contact: Contact,
         "title": forms.text(definition, "title", message.language) or definition["name"],
         "lead_magnet": _lead_magnet(definition, message.context.get("magnet")),
         "step_magnet": isinstance(message.context.get("magnet"), int),
-        "site_url": links.site(contact, definition["site_url"]) if definition.get("site_url") else None,
+        "site_url": links.site(contact, definition),
         "confirm_url": links.confirm(contact, version.id) if message.kind == "confirmation" else None,
         "form_url": links.form(definition["slug"]),
     }

@@ -325,3 +325,12 @@ def test_someone_unconfirmed_who_signs_up_again_reads_the_new_language(app, clie
     assert {m["Subject"] for m in inbox.to("olga@example-shop.net")} == {SEEN["de"]["subject"],
                                                                          SEEN["ru"]["subject"]}
     assert contact_of(session, "olga@example-shop.net").language == "ru"
+
+
+def test_the_console_stays_english_whatever_the_browser_asks(client):
+    """Not translated yet: its pages must not claim another language."""
+    page = client.get("/admin/login", headers={"Accept-Language": "de-DE,de;q=0.9"})
+    assert page.status_code == 200 and "Sign in" in page.text
+    assert '<html lang="en"' in page.text
+    # while a subscriber's page follows the browser
+    assert '<html lang="de"' in client.get("/preferences/new-link", headers={"Accept-Language": "de"}).text

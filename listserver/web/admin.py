@@ -21,12 +21,6 @@ from listserver.models import Contact, ContactStatus, OutboxMessage, User
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
-@bp.before_request
-def _in_english():
-    # The console is not translated yet; its pages say so in <html lang> whatever the browser asks.
-    g.form_language = "en"
-
-
 class LoginForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Length(max=320)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])

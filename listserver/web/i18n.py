@@ -12,7 +12,12 @@ from listserver.web import questions
 
 
 def select_locale() -> str:
-    """A view's choice (g.form_language: a form's or a contact's language), else the browser's."""
+    """A view's choice (g.form_language: a form's or a contact's language), else the browser's.
+
+    The console is not translated yet: English, whatever the browser asks.
+    """
+    if has_request_context() and request.blueprint == "admin":
+        return languages.DEFAULT
     chosen = g.get("form_language")
     if chosen in languages.LANGUAGES:
         return chosen

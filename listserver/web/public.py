@@ -251,10 +251,9 @@ def confirm(token: str):
     if wants_json():
         return jsonify({"status": "confirmed", "lead_magnet": forms.lead_magnet_in(
             found.version.definition.get("lead_magnet"), g.form_language)})
-    site = found.version.definition.get("site_url")
     return render_template("public/confirmed.html", form=found.version.definition,
                            title=_("You are subscribed"), message=None,
-                           site_url=Links(current_app.config["SETTINGS"]).site(found.contact, site) if site else None)
+                           site_url=Links(current_app.config["SETTINGS"]).site(found.contact, found.version.definition))
 
 
 @bp.post("/confirm/<token>/resend")
