@@ -23,7 +23,8 @@ class Verdict(enum.StrEnum):
     HONEYPOT = "honeypot"
     TOO_FAST = "too_fast"
     TOO_OLD = "too_old"
-    NO_STAMP = "no_stamp"
+    UNSTAMPED = "unstamped"  # no stamp field at all: a plain HTML form on another site (or a bot)
+    NO_STAMP = "no_stamp"  # a stamp that is not ours, or for another form
     RATE_LIMITED = "rate_limited"
 
 
@@ -46,6 +47,8 @@ class Guard:
     def check(self, slug: str, answers: dict, ip: str | None) -> Verdict:
         if answers.get(HONEYPOT_FIELD):
             return Verdict.HONEYPOT
+        if STAMP_FIELD not in answers:
+            return Verdict.UNSTAMPED
         token = answers.get(STAMP_FIELD)
         if not isinstance(token, str) or not token:
             return Verdict.NO_STAMP

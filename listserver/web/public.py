@@ -163,7 +163,7 @@ def submit_form(slug: str):
         answers["email"] = answers[USE_SUGGESTION_FIELD]
     settings = current_app.config["SETTINGS"]
     verdict = guard().check(slug, answers, client_ip())
-    if verdict == Verdict.NO_STAMP and STAMP_FIELD not in answers and not request.is_json:
+    if verdict == Verdict.UNSTAMPED and not request.is_json:
         # A plain HTML snippet on another site cannot carry a fresh render stamp: show the form
         # filled in, with one, and ask for one more press. Nothing is stored or sent before it.
         values = {k: v for k, v in answers.items() if isinstance(v, (str, list)) and not k.startswith("_")}
