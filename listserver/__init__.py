@@ -63,8 +63,9 @@ def register_settings(app: Flask, settings: Settings) -> None:
 def register_extensions(app: Flask) -> None:
     from listserver import languages
     from listserver.extensions import babel, csrf, db, limiter
-    from listserver.web import i18n
+    from listserver.web import i18n, sessions
 
+    app.session_interface = sessions.CookieSessions()
     db.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale,
                    default_translation_directories=str(languages.TRANSLATIONS))

@@ -34,9 +34,7 @@ class Guard:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.signer = Signer(settings)
-        uri = f"{settings.redis_url}" if settings.redis_url else "memory://"
-        options = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5} if settings.redis_url else {}
-        self.limiter = FixedWindowRateLimiter(storage_from_string(uri, **options))
+        self.limiter: FixedWindowRateLimiter | None = None  # connected on first use (_hit)
         self.ip_limits = parse_many(settings.ratelimit_ip)
         self.address_limits = parse_many(settings.ratelimit_address)
 
@@ -71,7 +69,17 @@ class Guard:
 
     def _hit(self, items, scope: str, identity: str) -> bool:
         try:
+            self.limiter = self.limiter or FixedWindowRateLimiter(self._storage())
             return all(self.limiter.hit(item, "listserver", scope, identity) for item in items)
         except Exception as exc:  # noqa: BLE001 - a rate-limit store outage must not lose sign-ups
             log.warning("rate limit store unavailable (%s); allowing the request", type(exc).__name__)
             return True
+
+    def _storage(self):
+        if not self.settings.redis_url:
+            return storage_from_string("memory://")
+        # One connection, no pool: a worker makes its checks one after another, and a pool's
+        # check-out (a lock, a poll of the socket) costs about as much as the INCR itself. The
+        # connection is made here, so an outage at start-up is met in _hit like any other.
+        return storage_from_string(self.settings.redis_url, socket_connect_timeout=0.5, socket_timeout=0.5,
+                                   single_connection_client=True)

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 STALE_CLAIM = dt.timedelta(minutes=10)
 _PENDING_KEY = "listserver.outbox.pending"
+_DISPATCH_KEY = "listserver.outbox.dispatch"
 
 Dispatcher = Callable[[Iterable[int]], None]
 INVITATION_KINDS = ("confirmation", "already_subscribed")  # capped per address and day
@@ -59,6 +60,11 @@ def send_after_commit(session: so.Session, message_id: int) -> None:
     session.info.setdefault(_PENDING_KEY, []).append(message_id)
 
 
+def send_committed(session: so.Session, message_id: int) -> None:
+    """Hand a message that is already committed (written in autocommit, outside the session) to the queue."""
+    _dispatch_safely(session.info[_DISPATCH_KEY], [message_id])
+
+
 def may_invite(session: so.Session, contact_id: int, settings: Settings) -> bool:
     """At most N invitations a day per address, and not twice within a minute."""
     since = utcnow() - dt.timedelta(days=1)
@@ -78,6 +84,7 @@ def may_invite(session: so.Session, contact_id: int, settings: Settings) -> bool
 
 def install_dispatch(sessionmaker: so.sessionmaker, dispatch: Dispatcher) -> None:
     """Hand every committed outbox message to `dispatch`; failures are left to the sweep."""
+    sessionmaker.configure(info={**sessionmaker.kw.get("info", {}), _DISPATCH_KEY: dispatch})
 
     @sa.event.listens_for(sessionmaker, "after_commit")
     def _after_commit(session: so.Session) -> None:

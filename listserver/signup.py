@@ -81,17 +81,17 @@ def submit(
     new = lifecycle.sign_up_new_address(
         session, email, **contact_columns, list_ids=list_ids, proof=proof, event=event,
         message=outbox.message_row(email.address, language, _invitation(list_ids), context=context))
-    if new is not None:
+    if new is not None:  # written and committed by its one statement
         contact, message_id = new
-        outbox.send_after_commit(session, message_id)
-    else:
-        contact = lifecycle.upsert_pending_contact(session, email, **contact_columns)
-        if not contact.created and not allow_address(email.key):
-            # The limit is on coming back (an inbox flooded through our forms), so an address's
-            # first sign-up is never counted, and the usual path saves a Redis round trip.
-            session.rollback()
-            return SubmitResult(Outcome.ACCEPTED)
-        _sign_up_again(session, contact, checked.values, sources, list_ids, proof, event, context, settings)
+        outbox.send_committed(session, message_id)
+        return SubmitResult(Outcome.ACCEPTED, contact=contact)
+    contact = lifecycle.upsert_pending_contact(session, email, **contact_columns)
+    if not contact.created and not allow_address(email.key):
+        # The limit is on coming back (an inbox flooded through our forms), so an address's
+        # first sign-up is never counted, and the usual path saves a Redis round trip.
+        session.rollback()
+        return SubmitResult(Outcome.ACCEPTED)
+    _sign_up_again(session, contact, checked.values, sources, list_ids, proof, event, context, settings)
     session.commit()
     return SubmitResult(Outcome.ACCEPTED, contact=contact)
 

@@ -54,6 +54,25 @@ def test_redis_down_at_submit_saves_and_mails_exactly_once_when_back(
     assert len(inbox.to("redisdown@example-shop.net")) == 1
 
 
+def test_started_during_a_redis_outage_it_takes_sign_ups_and_limits_again_once_redis_is_back(
+        make_app, disposable_redis, session):
+    app = make_app(redis_url=disposable_redis.url, ratelimit_ip="2/minute")  # Redis not started yet
+    with app.app_context(), db.session() as s:
+        embedded.ensure_demo(s)
+    client = app.test_client()
+
+    def sign_up(address):
+        page = client.post("/f/demo", data={"email": address, "_ts": stamp(client)})
+        assert page.status_code == 200 and "Check your inbox" in page.text
+        return session.scalar(sa.select(Contact.id).where(Contact.email == address)) is not None
+
+    assert sign_up("outage-1@example-shop.net")  # nothing counts, nothing is lost
+    disposable_redis.start()
+    assert sign_up("outage-2@example-shop.net")
+    assert sign_up("outage-3@example-shop.net")
+    assert not sign_up("outage-4@example-shop.net")  # the third within the minute: dropped, same answer
+
+
 def test_database_down_gives_a_clear_503(make_app):
     app = make_app(database_url="postgresql://postgres@127.0.0.1:1/listserver")
     client = app.test_client()

@@ -84,10 +84,11 @@ class Contact(Base):
 
 class Subscription(Base):
     __tablename__ = "subscription"
+    # The unique index also serves lookups by contact_id alone (its leading column).
     __table_args__ = (sa.UniqueConstraint("contact_id", "list_id"),)
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    contact_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("contact.id", ondelete="CASCADE"), index=True)
+    contact_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("contact.id", ondelete="CASCADE"))
     list_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("mailing_list.id", ondelete="CASCADE"), index=True)
     status: so.Mapped[SubscriptionStatus] = _status_column(SubscriptionStatus, SubscriptionStatus.PENDING)
     created_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)

@@ -28,8 +28,10 @@ def select_locale() -> str:
 
 def form_language(definition: Mapping) -> str:
     """The language this request shows a form in: fixed by the form, or ?lang= / the browser's."""
-    return languages.choose(definition.get("language"), requested=request.args.get("lang"),
-                            accepted=request.accept_languages.values())
+    setting = definition.get("language")
+    if setting != languages.AUTO:  # fixed: nothing of the request to read
+        return languages.choose(setting)
+    return languages.choose(setting, requested=request.args.get("lang"), accepted=request.accept_languages.values())
 
 
 def current() -> str:
