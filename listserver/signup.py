@@ -44,6 +44,11 @@ class Visitor:
     method: str = "form"
     language: str | None = None  # the language the form was shown in (?lang=, the browser's)
 
+    def proof(self, version: FormVersion | PublishedForm, language: str, method: str | None = None) -> lifecycle.Proof:
+        """Consent proof for what this visitor was shown: the form version, its consent text in `language`."""
+        return lifecycle.Proof(method or self.method, self.ip, self.user_agent, version.id,
+                               forms.consent_text(version.definition, language)[1])
+
 
 def submit(
     session: so.Session,
@@ -71,8 +76,7 @@ def submit(
 
     sources = profiling.provenance(asked, checked.values, version.id, utcnow())
     language = languages.choose(definition["language"], requested=visitor.language)
-    proof = lifecycle.Proof(visitor.method, visitor.ip, visitor.user_agent, version.id,
-                            forms.consent_text(definition, language)[1])  # the words this visitor saw
+    proof = visitor.proof(version, language)
     list_ids = [l["id"] for l in definition["lists"]]
     event = {"form": definition["slug"], "version": version.number, "method": visitor.method}
     context = {"form_version_id": version.id}
@@ -146,8 +150,7 @@ def confirm(session: so.Session, token: str, visitor: Visitor, settings: Setting
     """Prove the address: subscriptions active, consent confirmed, lead magnet on its way."""
     found = inspect_confirmation(session, token, settings, lock=True)
     contact, version = found.contact, found.version
-    proof = lifecycle.Proof("confirmation_link", visitor.ip, visitor.user_agent, version.id,
-                            forms.consent_text(version.definition, contact.language)[1])
+    proof = visitor.proof(version, contact.language, method="confirmation_link")
     lifecycle.confirm(session, contact, proof)
     if version.definition.get("lead_magnet"):
         outbox.queue_email(session, contact, "lead_magnet", context={"form_version_id": version.id})

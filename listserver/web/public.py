@@ -191,8 +191,7 @@ def submit_form(slug: str):
 
 
 def _profiling_step(version, profile: profiling.Profile, answers: dict, visitor: signup.Visitor):
-    proof = lifecycle.Proof("profiling", visitor.ip, visitor.user_agent, version.id,
-                            forms.consent_text(version.definition, g.form_language)[1])
+    proof = visitor.proof(version, g.form_language, method="profiling")
     step = profiling.save_step(get_session(), version, profile, answers, proof, current_app.config["SETTINGS"])
     if step.errors:
         get_session().rollback()
