@@ -579,7 +579,7 @@ def print_report(o: Outcome) -> None:
     print(line("ratio", f"{o.ratio * 100:.1f} %", f"target >= {TARGET_RATIO * 100:.0f} %", checks["throughput_ratio"]))
     ref = o.reference
     print(line("reference endpoint", f"{ref.rps:.1f} req/s") + f"   {ref.rps / bare.rps * 100:.1f} % of bare; "
-          f"slices {slice_list(ref)}")
+          f"slices {slice_list(ref)}; listserver reaches {ls.rps / ref.rps * 100:.0f} % of it")
     per_request = {part: ref.cpu_ms_per_request(getattr(ref, f"{part}_cpu"))
                    for part in ("worker", "postgres", "redis")}
     print(f"    (bench/reference_app.py: 4 inserts, 1 commit, 1 Redis push; no checks; workers "
