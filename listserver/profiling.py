@@ -48,17 +48,13 @@ class Profile:
 NEW_VISITOR = Profile()
 
 
-def token_for(settings: Settings, contact: Contact | lifecycle.ContactRow | None, *, proven: bool,
-              writes: bool, asked: Mapping[str, int] | None = None) -> str:
-    return Links(settings).profile_token(contact, proven=proven, writes=writes, asked=asked)
-
-
 def token_after_signup(settings: Settings, definition: Mapping, contact: lifecycle.ContactRow | None) -> str:
     """The token the script keeps after a sign-up; for a dropped one (contact None), one that
     recognises nobody. Its answers are stored only if the address was not confirmed before."""
     now = int(utcnow().timestamp())
-    return token_for(settings, contact, proven=False, writes=contact is not None and contact.confirmed_at is None,
-                     asked={f["key"]: now for f in first_view(definition) if f["key"] != "email"})
+    return Links(settings).profile_token(
+        contact, proven=False, writes=contact is not None and contact.confirmed_at is None,
+        asked={f["key"]: now for f in first_view(definition) if f["key"] != "email"})
 
 
 def recognise(session: so.Session, token: object, settings: Settings, *, lock: bool = False) -> Profile:
@@ -185,7 +181,8 @@ def save_step(session: so.Session, version, profile: Profile, answers: Mapping[s
                                context={"form_version_id": version.id, "magnet": magnet[0]})
     session.commit()
     return Step(saved=saved, lead_magnet=magnet[1] if magnet else None,
-                token=token_for(settings, contact, proven=after.proven, writes=after.writes, asked=after.asked),
+                token=Links(settings).profile_token(contact, proven=after.proven, writes=after.writes,
+                                                   asked=after.asked),
                 next=next_fields(definition, after))
 
 

@@ -56,25 +56,23 @@ def test_stamp_of_another_form_is_dropped(app, client, session):
     assert stored(session) == 0
 
 
-def test_per_ip_limit_in_redis(make_app, redis_client, session):
-    app = make_app(redis_url=REDIS_URL, ratelimit_ip="3/minute")
-    client = app.test_client()
-    token = stamp(client)
-    for n in range(5):
-        page = client.post("/f/demo", data={"email": f"ip{n}@example-shop.net", "_ts": token})
+def test_per_ip_limit_is_shared_by_every_worker_through_redis(make_app, redis_client, session):
+    # Two apps stand for two web workers (or hosts): one count in Redis, not one each.
+    workers = [make_app(redis_url=REDIS_URL, ratelimit_ip="3/minute").test_client() for _ in range(2)]
+    for n in range(6):
+        client = workers[n % 2]
+        page = client.post("/f/demo", data={"email": f"ip{n}@example-shop.net", "_ts": stamp(client)})
         assert page.status_code == 200 and "Check your inbox" in page.text
     assert stored(session) == 3
-    assert any(key.startswith(b"LIMITS:") for key in redis_client.keys("*")), "limits are kept in Redis"
 
 
-def test_every_window_of_the_per_ip_limit_counts_in_redis(make_app, redis_client, session):
+def test_every_window_of_the_per_ip_limit_counts(make_app, redis_client, session):
     app = make_app(redis_url=REDIS_URL, ratelimit_ip="100/minute;2/day")
     client = app.test_client()
     for n in range(4):
         page = client.post("/f/demo", data={"email": f"day{n}@example-shop.net", "_ts": stamp(client)})
         assert page.status_code == 200 and "Check your inbox" in page.text
-    assert stored(session) == 2
-    assert len([key for key in redis_client.keys("LIMITS:*") if b"/ip/" in key]) == 2
+    assert stored(session) == 2  # the day's window, though the minute's has room
 
 
 @pytest.mark.parametrize("in_redis", [False, True], ids=["memory", "redis"])
