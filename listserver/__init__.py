@@ -51,6 +51,7 @@ def register_settings(app: Flask, settings: Settings) -> None:
         RATELIMIT_STORAGE_URI=settings.redis_url or "memory://",
         RATELIMIT_STORAGE_OPTIONS={"socket_connect_timeout": 0.5, "socket_timeout": 0.5} if settings.redis_url else {},
         RATELIMIT_SWALLOW_ERRORS=True,
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,  # Redis away: count in this process, look again later
         RATELIMIT_HEADERS_ENABLED=True,
     )
     if settings.proxy_hops:

@@ -9,6 +9,7 @@ from limits import parse_many
 from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
+from listserver.breaker import Breaker
 from listserver.settings import Settings
 from listserver.tokens import Purpose, Signer, TokenExpired, TokenInvalid
 
@@ -31,10 +32,11 @@ class Verdict(enum.StrEnum):
 class Guard:
     """Decides whether a submission looks human; shared by the hosted form and the API."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, breaker: Breaker):
         self.settings = settings
         self.signer = Signer(settings)
         self.limiter: FixedWindowRateLimiter | None = None  # connected on first use (_hit)
+        self.breaker = breaker  # shared with the task queue: one Redis
         self.ip_limits = parse_many(settings.ratelimit_ip)
         self.address_limits = parse_many(settings.ratelimit_address)
 
@@ -68,11 +70,15 @@ class Guard:
         return self._hit(self.address_limits, "address", email_key)
 
     def _hit(self, items, scope: str, identity: str) -> bool:
+        if self.breaker.open:  # the store failed a moment ago: allow, without waiting on it again
+            return True
         try:
             self.limiter = self.limiter or FixedWindowRateLimiter(self._storage())
             return all(self.limiter.hit(item, "listserver", scope, identity) for item in items)
         except Exception as exc:  # noqa: BLE001 - a rate-limit store outage must not lose sign-ups
-            log.warning("rate limit store unavailable (%s); allowing the request", type(exc).__name__)
+            self.breaker.trip()
+            log.warning("rate limit store unavailable (%s); allowing requests for %g s", type(exc).__name__,
+                        self.breaker.cool_down)
             return True
 
     def _storage(self):

@@ -54,6 +54,7 @@ class Settings:
     worker_threads: int = 4
     proxy_hops: int = 0  # reverse proxies in front of listserver whose X-Forwarded-* to trust
     outbox_stuck_seconds: int = 60
+    redis_retry_seconds: float = 30.0  # after Redis fails a request, how long requests skip it
 
     @property
     def production(self) -> bool:

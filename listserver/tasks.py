@@ -10,12 +10,16 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 from flask import Flask, current_app
 
-from listserver import outbox
+from listserver import breaker, outbox
 from listserver.db import get_db
 from listserver.extensions import db
 from listserver.mailer import make_transport
 
 log = logging.getLogger(__name__)
+
+
+class QueueUnavailable(Exception):
+    """The broker failed recently; messages wait in the outbox for the sweep."""
 
 
 class TaskQueue:
@@ -30,6 +34,7 @@ class TaskQueue:
             self.broker = StubBroker()
             self.broker.emit_after("process_boot")
         self.app = app
+        self.breaker = breaker.for_redis(app)
         self.transport = make_transport(settings)
         self.deliver_email = dramatiq.actor(
             self._deliver_email, actor_name="deliver_email", broker=self.broker,
@@ -41,8 +46,15 @@ class TaskQueue:
             outbox.deliver(session, message_id, self.transport, self.app.config["SETTINGS"])
 
     def dispatch(self, message_ids: Iterable[int]) -> None:
-        for message_id in message_ids:
-            self.deliver_email.send(message_id)
+        """Enqueue delivery of outbox messages; raises while the broker is failing (the sweep retries)."""
+        if self.breaker.open:
+            raise QueueUnavailable(f"the broker failed less than {self.breaker.cool_down:g} s ago")
+        try:
+            for message_id in message_ids:
+                self.deliver_email.send(message_id)
+        except Exception:
+            self.breaker.trip()
+            raise
 
     def worker(self, threads: int) -> dramatiq.Worker:
         return dramatiq.Worker(self.broker, worker_threads=threads, worker_timeout=200)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import threading
@@ -285,8 +286,16 @@ class DisposableRedis:
                 time.sleep(0.05)
         raise RuntimeError("redis-server did not start")
 
+    def hang(self) -> None:
+        """Stop answering while keeping connections open, like a Redis stuck or cut off."""
+        self.process.send_signal(signal.SIGSTOP)
+
+    def answer_again(self) -> None:
+        self.process.send_signal(signal.SIGCONT)
+
     def stop(self) -> None:
         if self.process:
+            self.answer_again()
             self.process.terminate()
             self.process.wait(5)
             self.process = None

@@ -32,7 +32,7 @@ def sweep_later(app, minutes=2):
 def test_redis_down_at_submit_saves_and_mails_exactly_once_when_back(
         make_app, disposable_redis, deliver, inbox, session):
     disposable_redis.start()
-    app = make_app(redis_url=disposable_redis.url)
+    app = make_app(redis_url=disposable_redis.url, redis_retry_seconds=1)
     with app.app_context(), db.session() as s:
         embedded.ensure_demo(s)
     client = app.test_client()
@@ -45,6 +45,7 @@ def test_redis_down_at_submit_saves_and_mails_exactly_once_when_back(
     assert message.status == OutboxStatus.QUEUED
 
     disposable_redis.start()
+    time.sleep(1)  # requests left Redis alone for redis_retry_seconds after it failed
     assert sweep_later(app) == 1
     deliver(app)
     assert len(inbox.to("redisdown@example-shop.net")) == 1
@@ -56,7 +57,7 @@ def test_redis_down_at_submit_saves_and_mails_exactly_once_when_back(
 
 def test_started_during_a_redis_outage_it_takes_sign_ups_and_limits_again_once_redis_is_back(
         make_app, disposable_redis, session):
-    app = make_app(redis_url=disposable_redis.url, ratelimit_ip="2/minute")  # Redis not started yet
+    app = make_app(redis_url=disposable_redis.url, ratelimit_ip="2/minute", redis_retry_seconds=1)  # no Redis yet
     with app.app_context(), db.session() as s:
         embedded.ensure_demo(s)
     client = app.test_client()
@@ -68,9 +69,54 @@ def test_started_during_a_redis_outage_it_takes_sign_ups_and_limits_again_once_r
 
     assert sign_up("outage-1@example-shop.net")  # nothing counts, nothing is lost
     disposable_redis.start()
+    time.sleep(1)  # requests left Redis alone for redis_retry_seconds after it failed
     assert sign_up("outage-2@example-shop.net")
     assert sign_up("outage-3@example-shop.net")
     assert not sign_up("outage-4@example-shop.net")  # the third within the minute: dropped, same answer
+
+
+def test_a_hung_redis_delays_one_submission_not_every_one(make_app, disposable_redis, deliver, inbox, session):
+    disposable_redis.start()
+    app = make_app(redis_url=disposable_redis.url, redis_retry_seconds=3)
+    with app.app_context(), db.session() as s:
+        embedded.ensure_demo(s)
+    client = app.test_client()
+    token = stamp(client)
+
+    def sign_up(address):
+        start = time.monotonic()
+        page = client.post("/f/demo", data={"email": address, "_ts": token})
+        assert page.status_code == 200 and "Check your inbox" in page.text
+        return time.monotonic() - start
+
+    sign_up("before@example-shop.net")  # connections to Redis are open and working
+    disposable_redis.hang()
+    first = sign_up("hung-0@example-shop.net")
+    rest = [sign_up(f"hung-{n}@example-shop.net") for n in range(1, 6)]
+    assert first >= 0.4  # it waited for Redis's answer once…
+    assert max(rest) < 0.2, rest  # …and the next ones did not wait at all
+    assert count(session, Contact, Contact.email.like("hung-%")) == 6
+
+    disposable_redis.answer_again()
+    time.sleep(3)  # the breaker's cool-down: then the queue is used again
+    assert sweep_later(app) >= 6
+    deliver(app)
+    assert all(len(inbox.to(f"hung-{n}@example-shop.net")) == 1 for n in range(6))
+
+
+def test_a_hung_redis_leaves_rate_limited_pages_fast_and_still_limited(make_app, disposable_redis):
+    disposable_redis.start()
+    app = make_app(redis_url=disposable_redis.url)
+    client = app.test_client()
+    assert client.post("/confirm/not-a-token/resend").status_code == 200  # counted in Redis
+    disposable_redis.hang()
+    answers, took = [], []
+    for _ in range(6):
+        start = time.monotonic()
+        answers.append(client.post("/confirm/not-a-token/resend").status_code)
+        took.append(time.monotonic() - start)
+    assert max(took[1:]) < 0.2, took  # one wait, then counted in the process meanwhile
+    assert answers == [200] * 5 + [429]  # 5 an hour, even without Redis
 
 
 def test_database_down_gives_a_clear_503(make_app):
