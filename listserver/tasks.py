@@ -6,6 +6,7 @@ import logging
 from collections.abc import Iterable
 
 import dramatiq
+import redis
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 from flask import Flask, current_app
@@ -52,7 +53,7 @@ class TaskQueue:
         try:
             for message_id in message_ids:
                 self.deliver_email.send(message_id)
-        except Exception:
+        except (redis.RedisError, dramatiq.errors.BrokerConnectionError):
             self.breaker.trip()
             raise
 

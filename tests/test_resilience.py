@@ -29,18 +29,31 @@ def sweep_later(app, minutes=2):
                             now=utcnow() + dt.timedelta(minutes=minutes))
 
 
+def demo_app(make_app, redis, **settings):
+    """An app on the test's own Redis, with the demo form published."""
+    app = make_app(redis_url=redis.url, **settings)
+    with app.app_context(), db.session() as s:
+        embedded.ensure_demo(s)
+    return app
+
+
+def sign_up(client, address: str, token: str | None = None) -> float:
+    """Submit the demo form as a visitor: told to check the inbox whatever happened. Seconds taken."""
+    start = time.monotonic()
+    page = client.post("/f/demo", data={"email": address, "_ts": token or stamp(client)})
+    assert page.status_code == 200 and "Check your inbox" in page.text
+    return time.monotonic() - start
+
+
 def test_redis_down_at_submit_saves_and_mails_exactly_once_when_back(
         make_app, disposable_redis, deliver, inbox, session):
     disposable_redis.start()
-    app = make_app(redis_url=disposable_redis.url, redis_retry_seconds=1)
-    with app.app_context(), db.session() as s:
-        embedded.ensure_demo(s)
+    app = demo_app(make_app, disposable_redis, redis_retry_seconds=1)
     client = app.test_client()
     token = stamp(client)
     disposable_redis.stop()
 
-    page = client.post("/f/demo", data={"email": "redisdown@example-shop.net", "_ts": token})
-    assert page.status_code == 200 and "Check your inbox" in page.text
+    sign_up(client, "redisdown@example-shop.net", token)
     [message] = session.scalars(sa.select(OutboxMessage)).all()
     assert message.status == OutboxStatus.QUEUED
 
@@ -57,44 +70,34 @@ def test_redis_down_at_submit_saves_and_mails_exactly_once_when_back(
 
 def test_started_during_a_redis_outage_it_takes_sign_ups_and_limits_again_once_redis_is_back(
         make_app, disposable_redis, session):
-    app = make_app(redis_url=disposable_redis.url, ratelimit_ip="2/minute", redis_retry_seconds=1)  # no Redis yet
-    with app.app_context(), db.session() as s:
-        embedded.ensure_demo(s)
+    app = demo_app(make_app, disposable_redis, ratelimit_ip="2/minute", redis_retry_seconds=1)  # not started
     client = app.test_client()
 
-    def sign_up(address):
-        page = client.post("/f/demo", data={"email": address, "_ts": stamp(client)})
-        assert page.status_code == 200 and "Check your inbox" in page.text
+    def stored(address):
         return session.scalar(sa.select(Contact.id).where(Contact.email == address)) is not None
 
-    assert sign_up("outage-1@example-shop.net")  # nothing counts, nothing is lost
+    sign_up(client, "outage-1@example-shop.net")
+    assert stored("outage-1@example-shop.net")  # nothing counts, nothing is lost
     disposable_redis.start()
     time.sleep(1)  # requests left Redis alone for redis_retry_seconds after it failed
-    assert sign_up("outage-2@example-shop.net")
-    assert sign_up("outage-3@example-shop.net")
-    assert not sign_up("outage-4@example-shop.net")  # the third within the minute: dropped, same answer
+    for n in (2, 3, 4):
+        sign_up(client, f"outage-{n}@example-shop.net")
+    assert stored("outage-2@example-shop.net") and stored("outage-3@example-shop.net")
+    assert not stored("outage-4@example-shop.net")  # the third within the minute: dropped, same answer
 
 
 def test_a_hung_redis_delays_one_submission_not_every_one(make_app, disposable_redis, deliver, inbox, session):
     disposable_redis.start()
-    app = make_app(redis_url=disposable_redis.url, redis_retry_seconds=3)
-    with app.app_context(), db.session() as s:
-        embedded.ensure_demo(s)
+    app = demo_app(make_app, disposable_redis, redis_retry_seconds=3)
     client = app.test_client()
     token = stamp(client)
 
-    def sign_up(address):
-        start = time.monotonic()
-        page = client.post("/f/demo", data={"email": address, "_ts": token})
-        assert page.status_code == 200 and "Check your inbox" in page.text
-        return time.monotonic() - start
-
-    sign_up("before@example-shop.net")  # connections to Redis are open and working
+    sign_up(client, "before@example-shop.net", token)  # connections to Redis are open and working
     disposable_redis.hang()
-    first = sign_up("hung-0@example-shop.net")
-    rest = [sign_up(f"hung-{n}@example-shop.net") for n in range(1, 6)]
-    assert first >= 0.4  # it waited for Redis's answer once…
-    assert max(rest) < 0.2, rest  # …and the next ones did not wait at all
+    first = sign_up(client, "hung-0@example-shop.net", token)
+    rest = [sign_up(client, f"hung-{n}@example-shop.net", token) for n in range(1, 6)]
+    assert first >= 0.4  # it waited for Redis's answer (a 0.5 s timeout) once…
+    assert max(rest) < 0.4, rest  # …and the next ones did not wait for it
     assert count(session, Contact, Contact.email.like("hung-%")) == 6
 
     disposable_redis.answer_again()
@@ -115,7 +118,7 @@ def test_a_hung_redis_leaves_rate_limited_pages_fast_and_still_limited(make_app,
         start = time.monotonic()
         answers.append(client.post("/confirm/not-a-token/resend").status_code)
         took.append(time.monotonic() - start)
-    assert max(took[1:]) < 0.2, took  # one wait, then counted in the process meanwhile
+    assert max(took[1:]) < 0.4, took  # one wait (a 0.5 s timeout), then counted in the process meanwhile
     assert answers == [200] * 5 + [429]  # 5 an hour, even without Redis
 
 
