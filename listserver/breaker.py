@@ -2,8 +2,9 @@
 
 A Redis that stops answering costs every request its socket timeout, and a few sync workers
 each waiting seconds per submission is the whole site down. A sign-up can do without Redis for
-a while (rate limits allow it, the outbox sweep hands its email over later), so after one
-failure the request path skips Redis for `cool_down` seconds, then tries it again.
+a while (its rate limits allow it; its email waits in the outbox for the relay, which never runs
+in a request), so after one failure the request path skips Redis for `cool_down` seconds, then
+tries it again.
 """
 
 from __future__ import annotations
@@ -28,6 +29,5 @@ class Breaker:
 
 
 def for_redis(app: Flask) -> Breaker:
-    """The app's breaker for its Redis: the rate limits and the task queue live on one server,
-    so a failure either of them meets spares the other the wait."""
+    """The app's breaker for its Redis, shared by everything on the request path that uses it."""
     return app.extensions.setdefault("listserver.redis_breaker", Breaker(app.config["SETTINGS"].redis_retry_seconds))

@@ -97,7 +97,7 @@ def worker(threads: int | None) -> None:
 @main.command()
 @with_appcontext
 def scheduler() -> None:
-    """Run periodic jobs; start one per deployment (a Redis lock keeps extra ones idle)."""
+    """Hand emails to the workers and run periodic jobs; one per deployment (a Redis lock keeps extra ones idle)."""
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

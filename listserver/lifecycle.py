@@ -127,7 +127,7 @@ INSERT INTO outbox_message (contact_id, idempotency_key, kind, recipient, templa
 SELECT id, :message_idempotency_key, :message_kind, :message_recipient, :message_template, :message_context,
        :message_language, :message_status, :message_attempts, :message_created_at, :message_next_attempt_at
 FROM new_contact
-RETURNING contact_id, id
+RETURNING contact_id
 """).bindparams(*[sa.bindparam(name, type_=sa.JSON) for name in _JSON_PARAMS])
 # The same statement in psycopg's own parameter style, for db.execute_alone.
 _SIGN_UP_NEW_ADDRESS_SQL = str(_SIGN_UP_NEW_ADDRESS.compile(dialect=postgresql.psycopg.dialect()))
@@ -212,10 +212,10 @@ def _upsert_statement(dialect: str) -> sa.Insert:
 
 def sign_up_new_address(session: so.Session, email, *, language: str, form_id: int, attributes: dict,
                         sources: dict, list_ids: list[int], proof: Proof, event: dict,
-                        message: dict) -> tuple[ContactRow, int] | None:
+                        message: dict) -> ContactRow | None:
     """PostgreSQL: a sign-up of an address never seen before, written in one round trip.
 
-    Returns the new contact and the id of its outbox `message` (an outbox.message_row), or None
+    Writes the outbox `message` (an outbox.message_row) with it. Returns the new contact, or None
     when the address is known, the database is SQLite or the session is already in a transaction:
     then nothing was written and the caller takes the general path (upsert_pending_contact and
     what follows), which reads what the contact already has. One statement is atomic, so it runs
@@ -235,8 +235,7 @@ def sign_up_new_address(session: so.Session, email, *, language: str, form_id: i
                            {**params, **{name: json.dumps(params[name]) for name in _JSON_PARAMS}})
     if row is None:
         return None
-    contact_id, message_id = row
-    return ContactRow(contact_id, email.address, language, S.PENDING, None, 1, created=True), message_id
+    return ContactRow(row[0], email.address, language, S.PENDING, None, 1, created=True)
 
 
 def request_subscriptions(session: so.Session, contact: ContactRow, list_ids: list[int], proof: Proof) -> list[int]:

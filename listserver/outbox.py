@@ -1,9 +1,10 @@
 """The outbox: queue an email inside the caller's transaction, deliver it exactly once.
 
-A message row is written with the change that causes it. After the transaction commits,
-its id is handed to the task queue; if that hand-off fails (Redis down), the periodic
-sweep hands it over again. Delivery claims the row first, so a job that runs twice, or
-a message queued twice, is sent once.
+A message row is written with the change that causes it, and that is all a request does: it
+never waits on the task queue. The relay (hand_over, run by the scheduler every second) hands
+the rows that are due to the workers, a few per job; a row the queue refuses (Redis down) stays
+due for the next pass. Delivery claims the row first, so a job that runs twice, or a message
+handed over twice, is sent once. The sweep gives back the claims of workers that died mid-send.
 """
 
 from __future__ import annotations
@@ -28,8 +29,7 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 STALE_CLAIM = dt.timedelta(minutes=10)
-_PENDING_KEY = "listserver.outbox.pending"
-_DISPATCH_KEY = "listserver.outbox.dispatch"
+HAND_OVER_LIMIT = 1000  # rows per relay transaction
 
 Dispatcher = Callable[[Iterable[int]], None]
 INVITATION_KINDS = ("confirmation", "already_subscribed")  # capped per address and day
@@ -37,14 +37,12 @@ _INSERT_MESSAGE = OutboxMessage.__table__.insert().returning(OutboxMessage.__tab
 
 
 def queue_email(session: so.Session, contact, kind: str, *, context: dict, template: str | None = None) -> int:
-    """Add an email to the outbox; it is handed to a worker once the transaction commits.
+    """Add an email to the outbox; once the transaction commits, the relay hands it to a worker.
 
     `contact` is anything with `id`, `email` and `language` (a Contact or a lifecycle.ContactRow).
     """
     row = message_row(contact.email, contact.language, kind, context=context, template=template)
-    message_id = session.connection().execute(_INSERT_MESSAGE, {**row, "contact_id": contact.id}).scalar_one()
-    send_after_commit(session, message_id)
-    return message_id
+    return session.connection().execute(_INSERT_MESSAGE, {**row, "contact_id": contact.id}).scalar_one()
 
 
 def message_row(recipient: str, language: str, kind: str, *, context: dict, template: str | None = None) -> dict:
@@ -53,16 +51,6 @@ def message_row(recipient: str, language: str, kind: str, *, context: dict, temp
     return {"idempotency_key": secrets.token_hex(16), "kind": kind, "recipient": recipient,
             "template": template or kind, "context": context, "language": language,
             "status": OutboxStatus.QUEUED, "attempts": 0, "created_at": now, "next_attempt_at": now}
-
-
-def send_after_commit(session: so.Session, message_id: int) -> None:
-    """Hand a message written in this transaction to the queue once it commits."""
-    session.info.setdefault(_PENDING_KEY, []).append(message_id)
-
-
-def send_committed(session: so.Session, message_id: int) -> None:
-    """Hand a message that is already committed (written in autocommit, outside the session) to the queue."""
-    _dispatch_safely(session.info[_DISPATCH_KEY], [message_id])
 
 
 def may_invite(session: so.Session, contact_id: int, settings: Settings) -> bool:
@@ -80,29 +68,6 @@ def may_invite(session: so.Session, contact_id: int, settings: Settings) -> bool
         if utcnow() - latest < dt.timedelta(seconds=settings.confirmation_resend_seconds):
             return False
     return True
-
-
-def install_dispatch(sessionmaker: so.sessionmaker, dispatch: Dispatcher) -> None:
-    """Hand every committed outbox message to `dispatch`; failures are left to the sweep."""
-    sessionmaker.configure(info={**sessionmaker.kw.get("info", {}), _DISPATCH_KEY: dispatch})
-
-    @sa.event.listens_for(sessionmaker, "after_commit")
-    def _after_commit(session: so.Session) -> None:
-        pending = session.info.pop(_PENDING_KEY, [])
-        if pending:
-            _dispatch_safely(dispatch, pending)
-
-    @sa.event.listens_for(sessionmaker, "after_rollback")
-    def _after_rollback(session: so.Session) -> None:
-        session.info.pop(_PENDING_KEY, None)
-
-
-def _dispatch_safely(dispatch: Dispatcher, ids: list[int]) -> None:
-    try:
-        dispatch(ids)
-    except Exception as exc:  # noqa: BLE001 - the row is safe in the database; the sweep retries
-        log.warning("could not hand %d outbox message(s) to the queue (%s); the sweep will retry",
-                    len(ids), type(exc).__name__)
 
 
 def _claim(session: so.Session, message_id: int) -> bool:
@@ -159,28 +124,55 @@ def _finish(session: so.Session, message: OutboxMessage, status: OutboxStatus, e
     return status
 
 
-def sweep(session: so.Session, dispatch: Dispatcher, settings: Settings, now: dt.datetime | None = None) -> int:
-    """Hand over again what is due and was never picked up; release claims of dead workers."""
+def hand_over(session: so.Session, dispatch: Dispatcher, settings: Settings, now: dt.datetime | None = None) -> int:
+    """The relay: hand the messages that are due to the queue; how many were handed over.
+
+    In one transaction the due rows are locked (a second relay skips them), given to `dispatch`
+    and pushed forward. If the queue refuses them, the rollback leaves them due for the next pass.
+    If it takes them and no worker claims one (the queue lost it, or is far behind), it is handed
+    over again after outbox_stuck_seconds, then each time after waiting as long as it already has:
+    a long backlog is not queued again and again.
+    """
     now = now or utcnow()
-    grace = dt.timedelta(seconds=settings.outbox_stuck_seconds)
-    # A worker that died mid-send leaves its claim; after STALE_CLAIM the message goes back.
-    session.execute(
+    stuck = dt.timedelta(seconds=settings.outbox_stuck_seconds)
+    handed = 0
+    while True:
+        due = session.execute(
+            sa.select(OutboxMessage.id, OutboxMessage.created_at)
+            .where(OutboxMessage.status == OutboxStatus.QUEUED, OutboxMessage.next_attempt_at <= now)
+            .order_by(OutboxMessage.id)
+            .limit(HAND_OVER_LIMIT)
+            .with_for_update(skip_locked=True)
+        ).all()
+        if not due:
+            session.commit()
+            return handed
+        session.execute(sa.update(OutboxMessage), [
+            {"id": message_id, "next_attempt_at": now + max(stuck, now - created_at)}
+            for message_id, created_at in due])
+        try:
+            dispatch([message_id for message_id, _ in due])
+        except Exception as exc:  # noqa: BLE001 - the rows stay due; the next pass tries again
+            session.rollback()
+            log.warning("could not hand %d outbox message(s) to the queue (%s); the next pass retries",
+                        len(due), type(exc).__name__)
+            return handed
+        session.commit()
+        handed += len(due)
+        if len(due) < HAND_OVER_LIMIT:
+            return handed
+
+
+def sweep(session: so.Session, now: dt.datetime | None = None) -> int:
+    """Give back the claims of workers that died mid-send; the relay hands those messages over again.
+
+    A claim is older than its hand-over's retry time (outbox_stuck_seconds), so they are due at once.
+    """
+    now = now or utcnow()
+    released = session.execute(
         sa.update(OutboxMessage)
         .where(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.claimed_at < now - STALE_CLAIM)
-        .values(status=OutboxStatus.QUEUED, claimed_at=None, next_attempt_at=now - grace)
-    )
-    due = list(session.scalars(
-        sa.select(OutboxMessage.id)
-        .where(OutboxMessage.status == OutboxStatus.QUEUED, OutboxMessage.next_attempt_at <= now - grace)
-        .order_by(OutboxMessage.id)
-        .limit(1000)
-    ))
-    if due:
-        # Pushed forward first, so the next sweep leaves them alone while the queue works.
-        session.execute(
-            sa.update(OutboxMessage).where(OutboxMessage.id.in_(due)).values(next_attempt_at=now)
-        )
+        .values(status=OutboxStatus.QUEUED, claimed_at=None)
+    ).rowcount
     session.commit()
-    if due:
-        _dispatch_safely(dispatch, due)
-    return len(due)
+    return released

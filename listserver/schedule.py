@@ -26,12 +26,19 @@ class Job:
     run: Callable[[Flask], object]
 
 
+def hand_over_outbox(app: Flask) -> int:
+    """The relay: every email that is due goes to the workers."""
+    with db.session() as session:
+        return outbox.hand_over(session, get_queue(app).dispatch, app.config["SETTINGS"])
+
+
 def _sweep_outbox(app: Flask) -> int:
     with db.session() as session:
-        return outbox.sweep(session, get_queue(app).dispatch, app.config["SETTINGS"])
+        return outbox.sweep(session)
 
 
 JOBS = (
+    Job("hand_over_outbox", 1, hand_over_outbox),
     Job("sweep_outbox", 30, _sweep_outbox),
 )
 

@@ -86,9 +86,7 @@ def submit(
         session, email, **contact_columns, list_ids=list_ids, proof=proof, event=event,
         message=outbox.message_row(email.address, language, _invitation(list_ids), context=context))
     if new is not None:  # written and committed by its one statement
-        contact, message_id = new
-        outbox.send_committed(session, message_id)
-        return SubmitResult(Outcome.ACCEPTED, contact=contact)
+        return SubmitResult(Outcome.ACCEPTED, contact=new)
     contact = lifecycle.upsert_pending_contact(session, email, **contact_columns)
     if not contact.created and not allow_address(email.key):
         # The limit is on coming back (an inbox flooded through our forms), so an address's

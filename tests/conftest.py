@@ -23,7 +23,7 @@ from dnslib.server import DNSLogger, DNSServer
 from dnslib.zoneresolver import ZoneResolver
 from werkzeug.serving import make_server
 
-from listserver import create_app, embedded, forms, migrate
+from listserver import create_app, embedded, forms, migrate, schedule
 from listserver.db import Base, make_engine
 from listserver.extensions import db
 from listserver.models import Contact
@@ -198,14 +198,17 @@ def runner(app):
 
 @pytest.fixture
 def deliver():
-    """Run the app's queued jobs to completion with real Dramatiq worker threads."""
+    """Hand over what is due, as the scheduler does every second, and run the jobs to completion
+    with real Dramatiq worker threads."""
 
     def _deliver(app):
+        with app.app_context():
+            schedule.hand_over_outbox(app)
         queue = get_queue(app)
         worker = queue.worker(2)
         worker.start()
         try:
-            queue.broker.join(queue.deliver_email.queue_name, timeout=20_000)
+            queue.broker.join(queue.deliver_emails.queue_name, timeout=20_000)
             worker.join()
         finally:
             worker.stop()

@@ -5,6 +5,7 @@ import re
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -85,11 +86,12 @@ def test_bad_form_specs_are_explained(app, tmp_path, spec, message):
     assert result.exit_code != 0 and message in result.output
 
 
-def test_embedded_run_starts_with_a_demo_form_and_prints_how_to_sign_in(tmp_path):
+def test_embedded_run_starts_with_a_demo_form_and_prints_how_to_sign_in(tmp_path, dns_server):
     port = free_port()
     process = subprocess.Popen([LISTSERVER, "run", "--port", str(port)], cwd=tmp_path, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True,
-                               env=clean_env(LISTSERVER_INSTANCE_PATH=str(tmp_path / "instance")))
+                               env=clean_env(LISTSERVER_INSTANCE_PATH=str(tmp_path / "instance"),
+                                             LISTSERVER_FORM_MIN_SECONDS="0", LISTSERVER_DNS_NAMESERVERS=dns_server))
     try:
         lines = []
         deadline = time.monotonic() + 60
@@ -107,6 +109,20 @@ def test_embedded_run_starts_with_a_demo_form_and_prints_how_to_sign_in(tmp_path
                 time.sleep(0.1)
         assert "Get the list-building checklist" in page
         assert (tmp_path / "instance" / "listserver.sqlite").exists()
+
+        # A sign-up's confirmation lands in the local outbox on its own: the in-process relay
+        # and workers hand it over and send it, nobody runs anything else.
+        token = re.search(r'name="_ts" value="([^"]+)"', page).group(1)
+        body = urllib.parse.urlencode({"email": "first@example-shop.net", "_ts": token}).encode()
+        answer = urllib.request.urlopen(f"http://127.0.0.1:{port}/f/demo", data=body, timeout=5).read().decode()
+        assert "Check your inbox" in answer
+        mail_dir = tmp_path / "instance" / "mail"
+        for _ in range(100):
+            mails = [p.read_text() for p in mail_dir.glob("*.eml")] if mail_dir.exists() else []
+            if mails:
+                break
+            time.sleep(0.1)
+        assert len(mails) == 1 and "To: first@example-shop.net" in mails[0]
     finally:
         process.terminate()
         process.wait(10)

@@ -22,11 +22,17 @@ def count(session, model, *where):
     return session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
 
 
-def sweep_later(app, minutes=2):
-    """The periodic sweep, run as if some minutes had passed."""
+def hand_over_later(app, minutes=0):
+    """The relay's pass (the scheduler's every second), run as if some minutes had passed."""
     with app.app_context(), db.session() as session:
-        return outbox.sweep(session, get_queue(app).dispatch, app.config["SETTINGS"],
-                            now=utcnow() + dt.timedelta(minutes=minutes))
+        return outbox.hand_over(session, get_queue(app).dispatch, app.config["SETTINGS"],
+                                now=utcnow() + dt.timedelta(minutes=minutes))
+
+
+def sweep_later(app, minutes):
+    """The sweep of dead workers' claims, run as if some minutes had passed."""
+    with app.app_context(), db.session() as session:
+        return outbox.sweep(session, now=utcnow() + dt.timedelta(minutes=minutes))
 
 
 def demo_app(make_app, redis, **settings):
@@ -48,7 +54,7 @@ def sign_up(client, address: str, token: str | None = None) -> float:
 def test_redis_down_at_submit_saves_and_mails_exactly_once_when_back(
         make_app, disposable_redis, deliver, inbox, session):
     disposable_redis.start()
-    app = demo_app(make_app, disposable_redis, redis_retry_seconds=1)
+    app = demo_app(make_app, disposable_redis)
     client = app.test_client()
     token = stamp(client)
     disposable_redis.stop()
@@ -56,16 +62,40 @@ def test_redis_down_at_submit_saves_and_mails_exactly_once_when_back(
     sign_up(client, "redisdown@example-shop.net", token)
     [message] = session.scalars(sa.select(OutboxMessage)).all()
     assert message.status == OutboxStatus.QUEUED
+    assert hand_over_later(app) == 0  # the relay cannot reach the queue: the email stays due
 
     disposable_redis.start()
-    time.sleep(1)  # requests left Redis alone for redis_retry_seconds after it failed
-    assert sweep_later(app) == 1
+    assert hand_over_later(app) == 1
     deliver(app)
     assert len(inbox.to("redisdown@example-shop.net")) == 1
-    # Later sweeps and a second worker run send nothing more.
-    assert sweep_later(app, minutes=5) == 0
+    # Later passes, even past the time a lost hand-over is retried, and a second worker run send nothing more.
+    assert hand_over_later(app, minutes=5) == 0
     deliver(app)
     assert len(inbox.to("redisdown@example-shop.net")) == 1
+
+
+def test_the_relay_hands_an_email_over_again_only_while_no_worker_takes_it_and_ever_less_often(
+        app, submit, deliver, inbox):
+    submit("relay@example-shop.net")
+    assert hand_over_later(app) == 1
+    assert hand_over_later(app) == 0  # handed over, waiting for a worker
+    # Nobody takes it (a lost job, or a queue far behind): again after outbox_stuck_seconds (60 s),
+    # then each time after waiting as long as it already has.
+    assert [hand_over_later(app, minutes=m) for m in (0.9, 1.1, 1.9, 2.3, 4.4, 4.8)] == [0, 1, 0, 1, 0, 1]
+    deliver(app)
+    assert len(inbox.to("relay@example-shop.net")) == 1  # four hand-overs, one email
+    assert hand_over_later(app, minutes=60) == 0
+
+
+def test_two_relays_at_once_hand_each_email_over_once(app, client, deliver, inbox):
+    token = stamp(client)
+    for n in range(30):
+        sign_up(client, f"pair-{n}@example-shop.net", token)
+    with ThreadPoolExecutor(2) as pool:
+        handed = list(pool.map(lambda _: hand_over_later(app), range(2)))
+    assert sum(handed) == 30
+    deliver(app)
+    assert all(len(inbox.to(f"pair-{n}@example-shop.net")) == 1 for n in range(30))
 
 
 def test_started_during_a_redis_outage_it_takes_sign_ups_and_limits_again_once_redis_is_back(
@@ -101,8 +131,7 @@ def test_a_hung_redis_delays_one_submission_not_every_one(make_app, disposable_r
     assert count(session, Contact, Contact.email.like("hung-%")) == 6
 
     disposable_redis.answer_again()
-    time.sleep(3)  # the breaker's cool-down: then the queue is used again
-    assert sweep_later(app) >= 6
+    assert hand_over_later(app) == 7  # "before" too: the relay hands over, never the request
     deliver(app)
     assert all(len(inbox.to(f"hung-{n}@example-shop.net")) == 1 for n in range(6))
 
@@ -291,7 +320,8 @@ def test_smtp_down_keeps_the_email_queued_for_a_retry(make_app, submit, deliver,
     assert message.next_attempt_at > utcnow()
 
     fixed = make_app()  # the relay is back
-    assert sweep_later(fixed, minutes=10) == 1
+    assert hand_over_later(fixed) == 0  # not before its retry time
+    assert hand_over_later(fixed, minutes=10) == 1
     deliver(fixed)
     assert len(inbox.to("retry@example-shop.net")) == 1
 
