@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import redis
+import sqlalchemy as sa
 from flask import Flask
 
 from listserver import outbox
@@ -51,6 +52,8 @@ def run_due(app: Flask, last_run: dict[str, float], now: float) -> None:
         try:
             with app.app_context():
                 job.run(app)
+        except sa.exc.OperationalError as exc:  # the database is away: a line a pass, not a traceback
+            log.warning("scheduled job %s failed: database unavailable (%s)", job.name, type(exc.orig).__name__)
         except Exception:  # noqa: BLE001 - one failing job must not stop the others
             log.exception("scheduled job %s failed", job.name)
 

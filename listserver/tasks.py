@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterable
 
 import dramatiq
@@ -16,9 +17,11 @@ from listserver.mailer import make_transport
 
 log = logging.getLogger(__name__)
 
-# Outbox messages per job: a burst costs the broker a tenth of the round trips, and a job
-# still sends within a second or two. A job's messages go out one after another.
-EMAILS_PER_JOB = 10
+# A relay pass hands over what came due since the last one. A few emails go one per job, so
+# worker threads send them side by side; a burst goes up to ten per job (sent one after another),
+# a tenth of the broker's round trips.
+JOBS_BEFORE_BATCHING = 8
+MAX_EMAILS_PER_JOB = 10
 
 
 class TaskQueue:
@@ -47,8 +50,9 @@ class TaskQueue:
     def dispatch(self, message_ids: Iterable[int]) -> None:
         """Enqueue delivery of outbox messages (the relay's hand-over); raises if the broker does."""
         ids = list(message_ids)
-        for start in range(0, len(ids), EMAILS_PER_JOB):
-            self.deliver_emails.send(ids[start:start + EMAILS_PER_JOB])
+        per_job = min(MAX_EMAILS_PER_JOB, math.ceil(len(ids) / JOBS_BEFORE_BATCHING))
+        for start in range(0, len(ids), per_job):
+            self.deliver_emails.send(ids[start:start + per_job])
 
     def worker(self, threads: int) -> dramatiq.Worker:
         return dramatiq.Worker(self.broker, worker_threads=threads, worker_timeout=200)

@@ -6,10 +6,11 @@ import time
 from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
 
+import dramatiq
 import pytest
 import sqlalchemy as sa
 
-from listserver import embedded, outbox
+from listserver import embedded, outbox, schedule
 from listserver.extensions import db
 from listserver.mailer import make_transport
 from listserver.models import ConsentRecord, Contact, Event, OutboxMessage, OutboxStatus, Subscription
@@ -98,6 +99,19 @@ def test_two_relays_at_once_hand_each_email_over_once(app, client, deliver, inbo
     assert all(len(inbox.to(f"pair-{n}@example-shop.net")) == 1 for n in range(30))
 
 
+def test_a_few_emails_go_one_per_job_a_burst_ten_per_job(app):
+    queue = get_queue(app)  # embedded: Dramatiq's in-process broker
+    jobs = queue.broker.queues[queue.deliver_emails.queue_name]
+    queue.dispatch(range(1, 4))
+    assert [m.args[0] for m in _drain(jobs)] == [[1], [2], [3]]  # three worker threads can send at once
+    queue.dispatch(range(1, 201))
+    assert [len(m.args[0]) for m in _drain(jobs)] == [10] * 20
+
+
+def _drain(jobs) -> list:
+    return [dramatiq.Message.decode(jobs.get_nowait()) for _ in range(jobs.qsize())]
+
+
 def test_started_during_a_redis_outage_it_takes_sign_ups_and_limits_again_once_redis_is_back(
         make_app, disposable_redis, session):
     app = demo_app(make_app, disposable_redis, ratelimit_ip="2/minute", redis_retry_seconds=1)  # not started
@@ -160,6 +174,15 @@ def test_database_down_gives_a_clear_503(make_app):
     answer = client.post("/f/demo", json={"email": "x@example-shop.net"})
     assert answer.status_code == 503 and answer.json["error"] == "unavailable"
 
+
+
+def test_database_down_the_scheduler_says_so_in_one_line_a_pass(make_app, caplog):
+    app = make_app(database_url="postgresql://postgres@127.0.0.1:1/listserver")
+    with caplog.at_level("WARNING", logger="listserver.schedule"):
+        schedule.run_due(app, {}, time.monotonic())
+    lines = [(r.getMessage(), r.exc_info) for r in caplog.records if r.name == "listserver.schedule"]
+    assert lines == [("scheduled job hand_over_outbox failed: database unavailable (OperationalError)", None),
+                     ("scheduled job sweep_outbox failed: database unavailable (OperationalError)", None)]
 
 @contextmanager
 def database_refusing_connections(engine: sa.Engine):
