@@ -50,7 +50,7 @@ class TaskQueue:
     def dispatch(self, message_ids: Iterable[int]) -> None:
         """Enqueue delivery of outbox messages (the relay's hand-over); raises if the broker does."""
         ids = list(message_ids)
-        per_job = min(MAX_EMAILS_PER_JOB, math.ceil(len(ids) / JOBS_BEFORE_BATCHING))
+        per_job = max(1, min(MAX_EMAILS_PER_JOB, math.ceil(len(ids) / JOBS_BEFORE_BATCHING)))
         for start in range(0, len(ids), per_job):
             self.deliver_emails.send(ids[start:start + per_job])
 

@@ -106,6 +106,8 @@ def test_a_few_emails_go_one_per_job_a_burst_ten_per_job(app):
     assert [m.args[0] for m in _drain(jobs)] == [[1], [2], [3]]  # three worker threads can send at once
     queue.dispatch(range(1, 201))
     assert [len(m.args[0]) for m in _drain(jobs)] == [10] * 20
+    queue.dispatch([])
+    assert jobs.qsize() == 0
 
 
 def _drain(jobs) -> list:
