@@ -20,12 +20,6 @@ log = logging.getLogger(__name__)
 bp = Blueprint("public", __name__)
 
 
-@limiter.request_filter
-def _limited_by_guard() -> bool:
-    """Form submissions are counted by bots.Guard (per IP, per address), not by route limits."""
-    return request.endpoint in ("public.submit_form", "public.submit_frame")
-
-
 EMAIL_CHECKED_FIELD = "_email_checked"  # the address the visitor kept after seeing a suggestion
 USE_SUGGESTION_FIELD = "_use_suggestion"  # the suggested address, when the visitor took it
 
