@@ -86,7 +86,7 @@ def test_bad_form_specs_are_explained(app, tmp_path, spec, message):
     assert result.exit_code != 0 and message in result.output
 
 
-def test_embedded_run_starts_with_a_demo_form_and_prints_how_to_sign_in(tmp_path, dns_server):
+def test_embedded_run_starts_with_a_demo_form_prints_how_to_sign_in_and_mails_a_sign_up(tmp_path, dns_server):
     port = free_port()
     process = subprocess.Popen([LISTSERVER, "run", "--port", str(port)], cwd=tmp_path, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True,
