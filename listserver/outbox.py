@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 STALE_CLAIM = dt.timedelta(minutes=10)
 HAND_OVER_LIMIT = 1000  # rows per relay transaction
+OVERDUE = dt.timedelta(minutes=2)  # due this long and not handed over: the relay is not running
 
 Dispatcher = Callable[[Iterable[int]], None]
 INVITATION_KINDS = ("confirmation", "already_subscribed")  # capped per address and day
@@ -161,6 +162,15 @@ def hand_over(session: so.Session, dispatch: Dispatcher, settings: Settings, now
         handed += len(due)
         if len(due) < HAND_OVER_LIMIT:
             return handed
+
+
+def overdue(session: so.Session, now: dt.datetime | None = None) -> int:
+    """How many emails have been due for over OVERDUE without the relay handing them over."""
+    now = now or utcnow()
+    return session.scalar(
+        sa.select(sa.func.count()).select_from(OutboxMessage)
+        .where(OutboxMessage.status == OutboxStatus.QUEUED, OutboxMessage.next_attempt_at < now - OVERDUE)
+    )
 
 
 def sweep(session: so.Session, now: dt.datetime | None = None) -> int:

@@ -1,6 +1,7 @@
 """Bad conditions: Redis away, the database away, many submissions at once, retried jobs."""
 
 import datetime as dt
+import re
 import threading
 import time
 from contextlib import contextmanager
@@ -10,7 +11,7 @@ import dramatiq
 import pytest
 import sqlalchemy as sa
 
-from listserver import embedded, outbox, schedule
+from listserver import embedded, outbox, schedule, users
 from listserver.extensions import db
 from listserver.mailer import make_transport
 from listserver.models import ConsentRecord, Contact, Event, OutboxMessage, OutboxStatus, Subscription
@@ -112,6 +113,23 @@ def test_a_few_emails_go_one_per_job_a_burst_ten_per_job(app):
 
 def _drain(jobs) -> list:
     return [dramatiq.Message.decode(jobs.get_nowait()) for _ in range(jobs.qsize())]
+
+
+def test_the_console_says_when_emails_wait_for_a_relay_that_is_not_running(app, client, submit, deliver, session):
+    with app.app_context(), db.session() as s:
+        users.create_user(s, "owner@example-shop.net", "a long enough password")
+        s.commit()
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', client.get("/admin/login").text).group(1)
+    client.post("/admin/login", data={"csrf_token": token, "email": "owner@example-shop.net",
+                                      "password": "a long enough password"})
+    submit("waiting@example-shop.net")
+    page = client.get("/admin/outbox").text
+    assert "waiting@example-shop.net" in page and "listserver scheduler" not in page  # the relay has a second
+    session.execute(sa.update(OutboxMessage).values(next_attempt_at=utcnow() - dt.timedelta(minutes=3)))
+    page = client.get("/admin/outbox").text
+    assert "1 email has been due for" in page and "listserver scheduler" in page
+    deliver(app)
+    assert "listserver scheduler" not in client.get("/admin/outbox").text
 
 
 def test_started_during_a_redis_outage_it_takes_sign_ups_and_limits_again_once_redis_is_back(

@@ -13,7 +13,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
-from listserver import users
+from listserver import outbox as mail, users
 from listserver.db import get_session
 from listserver.extensions import limiter
 from listserver.models import Contact, ContactStatus, OutboxMessage, User
@@ -76,7 +76,7 @@ def home():
 @login_required
 def outbox():
     messages = get_session().scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(200)).all()
-    return render_template("admin/outbox.html", messages=messages)
+    return render_template("admin/outbox.html", messages=messages, overdue=mail.overdue(get_session()))
 
 
 @bp.get("/outbox/<int:message_id>")
