@@ -32,11 +32,11 @@ class Verdict(enum.StrEnum):
 class Guard:
     """Decides whether a submission looks human; shared by the hosted form and the API."""
 
-    def __init__(self, settings: Settings, breaker: Breaker):
+    def __init__(self, settings: Settings):
         self.settings = settings
         self.signer = Signer(settings)
         self.limiter: FixedWindowRateLimiter | None = None  # connected on first use (_hit)
-        self.breaker = breaker  # shared with the task queue: one Redis
+        self.breaker = Breaker(settings.redis_retry_seconds)  # the only use of Redis in a request
         self.ip_limits = parse_many(settings.ratelimit_ip)
         self.address_limits = parse_many(settings.ratelimit_address)
 

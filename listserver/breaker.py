@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import time
 
-from flask import Flask
-
 
 class Breaker:
     def __init__(self, cool_down: float):
@@ -27,7 +25,3 @@ class Breaker:
     def trip(self) -> None:
         self._open_until = time.monotonic() + self.cool_down
 
-
-def for_redis(app: Flask) -> Breaker:
-    """The app's breaker for its Redis, shared by everything on the request path that uses it."""
-    return app.extensions.setdefault("listserver.redis_breaker", Breaker(app.config["SETTINGS"].redis_retry_seconds))

@@ -7,7 +7,7 @@ import logging
 from flask import Blueprint, abort, current_app, g, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 
-from listserver import breaker, fields, forms, lifecycle, memo, profiling, signup
+from listserver import fields, forms, lifecycle, memo, profiling, signup
 from listserver.bots import HONEYPOT_FIELD, STAMP_FIELD, Guard, Verdict
 from listserver.db import get_db, get_session
 from listserver.extensions import limiter
@@ -27,8 +27,7 @@ USE_SUGGESTION_FIELD = "_use_suggestion"  # the suggested address, when the visi
 def guard() -> Guard:
     guard = current_app.extensions.get("listserver.guard")
     if guard is None:
-        guard = current_app.extensions["listserver.guard"] = Guard(current_app.config["SETTINGS"],
-                                                                   breaker.for_redis(current_app))
+        guard = current_app.extensions["listserver.guard"] = Guard(current_app.config["SETTINGS"])
     return guard
 
 
