@@ -2,8 +2,15 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# Installs follow uv.lock exactly (versions and hashes), whatever was released since; uv itself
+# is pinned here and kept in a venv of its own so that syncing .venv never removes it.
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run test test-postgres test-sqlite services browser bench translations
+.PHONY: run test test-postgres test-sqlite services browser bench translations lock
 
 run: $(VENV)/.installed
 	$(BIN)/listserver run
@@ -18,11 +25,18 @@ test-postgres: $(VENV)/.installed services browser
 test-sqlite: $(VENV)/.installed services browser
 	LISTSERVER_TEST_DATABASE=sqlite $(BIN)/pytest -p no:cacheprovider
 
-$(VENV)/.installed: pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+$(VENV)/.installed: pyproject.toml uv.lock $(UV)
+	$(UV) sync --locked --extra test --python $(PYTHON) --quiet
 	touch $@
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet 'uv==$(UV_VERSION)'
+
+# After changing dependencies in pyproject.toml: resolve the newest versions its ranges allow,
+# write uv.lock (commit it), and run `make test`.
+lock: $(UV)
+	$(UV) lock --upgrade --python $(PYTHON)
 
 services:
 	scripts/services.sh
