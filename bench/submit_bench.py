@@ -39,6 +39,7 @@ import datetime as dt
 import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -132,12 +133,15 @@ def pg_url(database: str) -> str:
     return f"postgresql://postgres@127.0.0.1:5432/{database}"
 
 
+BENCH_SECRET_KEY = secrets.token_urlsafe(48)  # production refuses weak keys; the database is new each run
+
+
 def listserver_env(config: Config) -> dict[str, str]:
     """Production settings with the bot defences that would throttle a benchmark relaxed."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("LISTSERVER_")}
     env.update(
         LISTSERVER_ENV="production",
-        LISTSERVER_SECRET_KEYS="benchmark-secret-key-not-for-production",
+        LISTSERVER_SECRET_KEYS=BENCH_SECRET_KEY,
         LISTSERVER_DATABASE_URL=config.database_url,
         LISTSERVER_REDIS_URL=config.redis_url,
         LISTSERVER_RATELIMIT_IP="1000000/minute",
@@ -146,7 +150,7 @@ def listserver_env(config: Config) -> dict[str, str]:
         # No worker takes jobs during the benchmark: without this, the relay would hand an email
         # over again once it has waited a minute untaken, and the queue would hold it twice.
         LISTSERVER_OUTBOX_STUCK_SECONDS="3600",
-        LISTSERVER_BASE_URL="http://127.0.0.1",
+        LISTSERVER_BASE_URL="https://127.0.0.1",  # production refuses http; no link is followed
         LISTSERVER_INSTANCE_PATH=str(RESULTS / "instance"),
     )
     return env

@@ -36,6 +36,8 @@ class Rendered:
     text: str
     html: str
     unsubscribe_url: str
+    list_key: str | None = None  # the list the email is about (a form's first), for List-Id
+    list_name: str = ""
 
 
 def _form_context(session: so.Session, message: OutboxMessage, contact: Contact, links: Links) -> dict:
@@ -91,6 +93,8 @@ def render(session: so.Session, message: OutboxMessage, contact: Contact | None,
         context.update(_form_context(session, message, contact, links))
     else:
         context.update(_link_context(message, contact, links))
+    # RFC 2919 allows one List-Id: a form's emails name its first list.
+    about = (context["form"] or {}).get("lists") or [{"key": None, "name": ""}]
     # A language we no longer ship (or never did) is read in English rather than not sent at all.
     with force_locale(languages.normalize(message.language) or languages.DEFAULT):
         return Rendered(
@@ -98,4 +102,6 @@ def render(session: so.Session, message: OutboxMessage, contact: Contact | None,
             text=render_template(f"emails/{message.template}.txt", **context),
             html=render_template(f"emails/{message.template}.html", **context),
             unsubscribe_url=context["unsubscribe_url"],
+            list_key=about[0]["key"],
+            list_name=about[0]["name"],
         )

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import secrets
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 
 class SettingsError(RuntimeError):
@@ -27,7 +30,7 @@ class Settings:
     secret_keys: tuple[str, ...] = ()
     database_url: str = ""
     redis_url: str = ""  # empty: in-process workers and in-memory rate limits
-    base_url: str = "http://127.0.0.1:5000"
+    base_url: str = ""  # empty: http://127.0.0.1:5000 when embedded; production must give its https address
 
     smtp_host: str = ""  # empty: the local file outbox
     smtp_port: int = 25
@@ -50,6 +53,9 @@ class Settings:
 
     dns_timeout: float = 3.0
     dns_nameservers: tuple[str, ...] = ()  # empty: the system resolver
+    # A domain that surely receives mail: DNS is believed when it says a domain does not exist only
+    # while it finds this one (offline boxes and captive or broken resolvers deny every name).
+    dns_canary: str = "gmail.com"
     max_body_bytes: int = 64 * 1024
     worker_threads: int = 4
     proxy_hops: int = 0  # reverse proxies in front of listserver whose X-Forwarded-* to trust
@@ -90,20 +96,64 @@ class Settings:
             missing = [name for name, value in (
                 ("LISTSERVER_SECRET_KEYS", self.secret_keys),
                 ("LISTSERVER_DATABASE_URL", self.database_url),
+                ("LISTSERVER_BASE_URL", self.base_url),
             ) if not value]
             if missing:
                 raise SettingsError(
                     "production mode needs " + " and ".join(missing)
                     + " (set them in the environment; see README, 'Configuration')"
                 )
+            _check_base_url(self.base_url)
+            _check_secret_keys(self.secret_keys)
             return self
         changes: dict[str, object] = {}
+        if not self.base_url:
+            changes["base_url"] = EMBEDDED_BASE_URL
         if not self.database_url:
             path = Path(self.instance_path).resolve() / "listserver.sqlite"
             changes["database_url"] = f"sqlite:///{path}"
         if not self.secret_keys:
             changes["secret_keys"] = (_embedded_secret(Path(self.instance_path)),)
         return self.replace(**changes) if changes else self
+
+
+EMBEDDED_BASE_URL = "http://127.0.0.1:5000"
+# A key made as the error message says has over 300 bits by this estimate; "changeme" repeated
+# four times has 88, and a human phrase of 32 characters about 115.
+MIN_KEY_LENGTH = 32
+MIN_KEY_BITS = 120
+MAKE_KEY = 'python3 -c "import secrets; print(secrets.token_urlsafe(48))"'
+
+
+def _check_base_url(url: str) -> None:
+    # Gmail and Yahoo ignore one-click unsubscribe on anything but https, and every emailed link
+    # starts with this address.
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname:
+        raise SettingsError(
+            f"LISTSERVER_BASE_URL must be the https:// address people reach listserver at "
+            f"(e.g. https://lists.example.com), not {url!r}: every emailed link and the one-click "
+            "unsubscribe header start with it, and mail providers ignore one-click on anything but https"
+        )
+
+
+def _key_bits(key: str) -> float:
+    """A rough strength estimate: length times the Shannon entropy of the key's own characters."""
+    counts = Counter(key)
+    return -sum(n * math.log2(n / len(key)) for n in counts.values())
+
+
+def _check_secret_keys(keys: tuple[str, ...]) -> None:
+    # Old keys still verify links and console sessions, so a weak one is as bad as a weak newest one.
+    # The message names the key by position only: it may end up in a log.
+    weak = [str(i) for i, key in enumerate(keys, 1) if len(key) < MIN_KEY_LENGTH or _key_bits(key) < MIN_KEY_BITS]
+    if weak:
+        which = "the key" if len(keys) == 1 else f"key {' and '.join(weak)} of {len(keys)} (newest first)"
+        raise SettingsError(
+            f"LISTSERVER_SECRET_KEYS: {which} {'is' if len(weak) == 1 else 'are'} too weak to sign links "
+            "and console sessions "
+            f"(use at least {MIN_KEY_LENGTH} random characters); make one with: {MAKE_KEY}"
+        )
 
 
 def _coerce(f: dataclasses.Field, raw: str) -> object:
