@@ -91,6 +91,7 @@ COMMON_MAIL_DOMAINS = (
 
 _NAME_PUNCTUATION = set(" '’-.")
 _FORBIDDEN_TEXT = re.compile(r"[<>\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # half of a UTF-16 pair: UTF-8 cannot encode it
 
 
 class FieldError(ValueError):
@@ -261,6 +262,9 @@ def _clean_one(spec: dict, raw: object, answers: Mapping[str, object], business_
         return raw in (True, "1", "on", "yes", "true")
     if not isinstance(raw, str):
         raise FieldError(_l("Enter text here."))
+    if LONE_SURROGATE.search(raw):
+        # Only JSON can carry half of a UTF-16 pair ("\ud800"); no page or email could show it later.
+        raise FieldError(_l("This contains a broken character. Please type it again."))
     max_length = int(rules.get("max_length", DEFAULT_MAX_LENGTH.get(kind, 200)))
     if kind == "email":
         if len(raw) > max_length:

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from listserver import lifecycle, outbox
-from listserver.fields import BUILTIN_FIELDS, clean_answers, email_key
+from listserver.fields import BUILTIN_FIELDS, LONE_SURROGATE, clean_answers, email_key
 from listserver.models import Contact, ContactStatus, Form, Frequency, MailingList, OutboxMessage, SubscriptionStatus
 from listserver.models._types import utcnow
 from listserver.settings import Settings
@@ -53,6 +53,19 @@ def list_id_of(token: str, settings: Settings) -> int | None:
     """Which list an unsubscribe link is about (None: everything); call after contact_for_link."""
     list_id = Signer(settings).load(Purpose.UNSUBSCRIBE, token).get("l")
     return list_id if isinstance(list_id, int) else None
+
+
+def readable(value: object) -> object:
+    """Stored answers as a page, file or terminal can show them."""
+    # A broken character (half of a UTF-16 pair, stored before the field rules refused them) fails
+    # to encode and turned the page into a 500 for good; U+FFFD shows where it was.
+    if isinstance(value, str):
+        return LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {readable(k): readable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [readable(v) for v in value]
+    return value
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from listserver import lifecycle
+from listserver import lifecycle, preferences
 from listserver.models import AuditEntry, ConsentRecord, Contact, Event, MailingList, OutboxMessage
 from listserver.models._types import utcnow
 
@@ -34,8 +34,8 @@ def export_data(session: so.Session, contact: Contact) -> dict:
             "paused_until": _iso(contact.paused_until),
             "created_at": _iso(contact.created_at),
             "confirmed_at": _iso(contact.confirmed_at),
-            "attributes": contact.attributes,
-            "attribute_sources": contact.attribute_sources,
+            "attributes": preferences.readable(contact.attributes),
+            "attribute_sources": preferences.readable(contact.attribute_sources),
         },
         "subscriptions": [
             {"list": names.get(s.list_id), "status": s.status.value, "since": _iso(s.created_at),

@@ -15,6 +15,7 @@ from listserver import forms, languages, memo, profiling
 from listserver.bots import HONEYPOT_FIELD, STAMP_FIELD
 from listserver.db import get_session
 from listserver.web import cors, questions
+from listserver.web.http import json_body
 from listserver.web.public import guard, load_form
 
 bp = Blueprint("embed", __name__)
@@ -109,7 +110,7 @@ def next_fields(slug: str):
     version = load_form(slug)
     if refusal := cors.refuse_foreign(version.definition):
         return refusal
-    data = request.get_json(silent=True)
+    data = json_body()
     token = data.get("profile_token") if isinstance(data, dict) else None
     profile = profiling.recognise(get_session(), token, current_app.config["SETTINGS"])
     response = jsonify({

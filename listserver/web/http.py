@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import functools
 
-from flask import Response, jsonify, make_response, render_template, request
+from flask import Response, abort, jsonify, make_response, render_template, request
+from flask_babel import gettext as _
 from werkzeug.datastructures import MIMEAccept
+from werkzeug.exceptions import BadRequest
 from werkzeug.http import parse_accept_header
 
 
@@ -30,6 +32,20 @@ def friendly(status: int, title: str, message: str, *, error: str | None = None,
         body = {"status": "error", "error": error} if error else {"status": "ok"}
         return make_response(jsonify({**body, "message": message}), status)
     return make_response(render_template(template, title=title, message=message, **extra), status)
+
+
+def json_body() -> object:
+    """The request's JSON document (None for a body that is not JSON); a 400 JSON error if unreadable."""
+    if not request.is_json:
+        return None
+    try:
+        return request.get_json()
+    except (BadRequest, RecursionError):
+        # RecursionError: arrays nested deeper than the parser's stack. Werkzeug lets it escape as
+        # a 500, yet it is only junk sent to us.
+        pass
+    abort(friendly(400, _("Not understood"), _("Send a JSON object of field names and values."),
+                   error="invalid_json"))
 
 
 def client_ip() -> str | None:

@@ -14,7 +14,7 @@ from listserver.extensions import limiter
 from listserver.links import Links
 from listserver.tokens import Purpose, Signer, TokenExpired, TokenInvalid
 from listserver.web import cors, i18n
-from listserver.web.http import client_ip, friendly, wants_json
+from listserver.web.http import client_ip, friendly, json_body, wants_json
 
 log = logging.getLogger(__name__)
 bp = Blueprint("public", __name__)
@@ -83,7 +83,7 @@ def _framing_policy(response, definition):
 
 def _submitted_answers() -> dict:
     if request.is_json:
-        data = request.get_json(silent=True)
+        data = json_body()
         if not isinstance(data, dict):
             abort(friendly(400, _("Not understood"), _("Send a JSON object of field names and values."),
                            error="invalid_json"))

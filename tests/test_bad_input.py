@@ -1,0 +1,78 @@
+"""Bad input that once reached a 500 or stuck: each gets a clear 4xx or field error, and nothing
+stored half-way stays to break a page later."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import sqlalchemy as sa
+
+from listserver.models import Contact
+from listserver.links import Links
+from listserver.tokens import Purpose
+from tests.conftest import contact_of, stamp
+
+NESTED_ARRAYS = "[" * 20_000 + "]" * 20_000  # 39 KB: deeper than the JSON parser's stack
+
+
+@pytest.mark.parametrize("path", ["/f/demo", "/f/demo/next", "/f/demo/frame"])
+def test_deeply_nested_json_is_a_400_with_a_reason(client, session, path):
+    answer = client.post(path, data=NESTED_ARRAYS, content_type="application/json")
+    assert answer.status_code == 400, answer.text[:300]
+    assert answer.json["error"] == "invalid_json"
+    assert session.scalar(sa.select(sa.func.count(Contact.id))) == 0
+
+
+def test_the_script_still_gets_its_questions_with_a_good_body(client):
+    answer = client.post("/f/demo/next", json={"profile_token": None})
+    assert answer.status_code == 200 and answer.json["fields"] == ["email", "first_name"]
+
+
+def signed_up(client, address="anna@example-shop.net") -> str:
+    """A visitor who signed up through the script; their profile token."""
+    answer = client.post("/f/demo", json={"email": address, "_ts": stamp(client)})
+    assert answer.json["status"] == "check_inbox", answer.json
+    return answer.json["profile_token"]
+
+
+def post_raw_json(client, body: dict):
+    # json= would do the same, but spelling the escape out shows what an attacker's script sends.
+    text = json.dumps(body)
+    return client.post("/f/demo", data=text, content_type="application/json")
+
+
+def test_lone_surrogate_in_a_profiling_answer_is_a_field_error(client, session):
+    token = signed_up(client)
+    answer = post_raw_json(client, {"profile_token": token, "company": "Acme \ud800", "_ts": stamp(client)})
+    assert answer.status_code == 422
+    assert answer.json["errors"] == {"company": "This contains a broken character. Please type it again."}
+    assert "company" not in contact_of(session, "anna@example-shop.net").attributes
+
+
+@pytest.mark.parametrize("field, value", [("first_name", "An\ud800na"), ("email", "an\ud800na@example-shop.net")])
+def test_lone_surrogate_at_sign_up_is_a_field_error(client, session, field, value):
+    answers = {"email": "anna@example-shop.net", "first_name": "Anna", field: value, "_ts": stamp(client)}
+    answer = post_raw_json(client, answers)
+    assert answer.status_code == 422, answer.text
+    assert answer.json["errors"] == {field: "This contains a broken character. Please type it again."}
+    assert session.scalar(sa.select(sa.func.count(Contact.id))) == 0
+
+
+def test_a_broken_character_stored_before_does_not_break_the_preference_page(app, client, session):
+    signed_up(client)
+    contact = contact_of(session, "anna@example-shop.net")
+    # As the profiling step stored it before the field rules refused it.
+    session.execute(sa.update(Contact).where(Contact.id == contact.id).values(
+        attributes={"company": "Acme \ud800 Ltd"},
+        attribute_sources={"company": {"source": "profiling", "at": "2026-11-30T10:00:00+00:00"}}))
+    links = Links(app.config["SETTINGS"])
+    page = client.get(path_of(links.preferences(contact)))
+    assert page.status_code == 200
+    assert 'value="Acme \ufffd Ltd"' in page.text
+    data = client.post(path_of(links.data_rights(contact, Purpose.DATA_EXPORT)))
+    assert data.status_code == 200 and data.json["profile"]["attributes"] == {"company": "Acme \ufffd Ltd"}
+
+
+def path_of(url: str) -> str:
+    return url.split("5000", 1)[1]
