@@ -15,6 +15,7 @@ import sqlalchemy.orm as so
 from sqlalchemy.dialects import postgresql, sqlite
 
 from listserver import db
+from listserver.deliverability import Deliverability
 from listserver.models import (
     ConsentAction,
     ConsentRecord,
@@ -274,6 +275,8 @@ def confirm(session: so.Session, contact: Contact, proof: Proof) -> list[Subscri
     _set_status(session, contact, S.SUBSCRIBED, reason=proof.method)
     contact.confirmed_at = contact.confirmed_at or now
     contact.last_engaged_at = now
+    # They read our email and clicked its link: the mailbox takes mail, whatever DNS said before.
+    contact.email_check = Deliverability.DELIVERABLE.value
     contact.confirm_version += 1
     record_event(session, contact, "confirmed", lists=[s.list_id for s in activated], method=proof.method)
     return activated

@@ -31,6 +31,14 @@ MAX_ATTEMPTS = 8
 STALE_CLAIM = dt.timedelta(minutes=10)
 HAND_OVER_LIMIT = 1000  # rows per relay transaction
 OVERDUE = dt.timedelta(minutes=2)  # due this long and not handed over: the relay is not running
+# A domain that DNS says cannot take mail has its confirmation held and asked about once more
+# this much later; only a second "no" cleans the person. Asking again at once would mostly meet
+# the resolver's cached "no" (negative answers are kept for minutes to an hour), and cleaning on
+# one answer loses for good a person whose domain's DNS stumbled (a new domain still spreading, a
+# provider's outage): they are told to check their inbox and nothing ever comes. Held, such a
+# person gets the email late instead of never, and a domain that is really dead costs nothing.
+DOMAIN_RECHECK = dt.timedelta(minutes=30)
+DOMAIN_HELD = "domain does not accept mail, says DNS; asking again before giving up"
 
 Dispatcher = Callable[[Iterable[int]], None]
 INVITATION_KINDS = ("confirmation", "already_subscribed")  # capped per address and day
@@ -87,12 +95,16 @@ def deliver(session: so.Session, message_id: int, transport: Transport, settings
         return None
     message = session.get(OutboxMessage, message_id, populate_existing=True)
     contact = session.get(Contact, message.contact_id) if message.contact_id else None
-    check_first = message.kind == "confirmation" and contact is not None and contact.email_check is None
+    # Every confirmation asks again, so a sign-up after a verdict is checked anew, either way.
+    check_first = message.kind == "confirmation" and contact is not None
     # No transaction stays open across DNS and SMTP: on SQLite it would hold the write lock.
     session.commit()
     try:
         if check_first:
             verdict = check_domain(contact.email.rpartition("@")[2], settings)
+            if verdict == Deliverability.UNDELIVERABLE and message.last_error != DOMAIN_HELD:
+                message.next_attempt_at = utcnow() + DOMAIN_RECHECK
+                return _finish(session, message, OutboxStatus.QUEUED, DOMAIN_HELD)
             contact.email_check = verdict.value
             if verdict == Deliverability.UNDELIVERABLE:
                 lifecycle.mark_undeliverable(session, contact, reason="domain does not accept mail")

@@ -43,6 +43,7 @@ mx.example-shop.net.  60 IN A 93.184.216.34
 acme-widgets.org.     60 IN MX 10 mx.acme-widgets.org.
 mx.acme-widgets.org.  60 IN A 93.184.216.35
 null-mx-shop.net.     60 IN MX 0 .
+gmail.com.            60 IN MX 5 gmail-smtp-in.l.google.com.
 """
 
 
@@ -52,13 +53,35 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def dns_server():
-    server = DNSServer(ZoneResolver(DNS_ZONE), port=free_port(), address="127.0.0.1",
+def _start_dns(zone: str) -> DNSServer:
+    server = DNSServer(ZoneResolver(zone), port=free_port(), address="127.0.0.1",
                        logger=DNSLogger("-request,-reply,-truncated,-error,-recv,-send,-data", prefix=False))
     server.start_thread()
+    return server
+
+
+@pytest.fixture(scope="session")
+def dns_server():
+    server = _start_dns(DNS_ZONE)
     yield f"127.0.0.1:{server.server.server_address[1]}"
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def fake_dns():
+    """More loopback DNS servers: fake_dns(zone) serves a zone ("" denies every name, as offline
+    boxes and captive or broken resolvers do). One per zone, kept for the run, so that no port
+    is used again by another zone while listserver may still remember what it answered."""
+    servers: dict[str, DNSServer] = {}
+
+    def _serve(zone: str) -> str:
+        if zone not in servers:
+            servers[zone] = _start_dns(zone)
+        return f"127.0.0.1:{servers[zone].server.server_address[1]}"
+
+    yield _serve
+    for server in servers.values():
+        server.stop()
 
 
 class Inbox:

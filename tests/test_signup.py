@@ -5,7 +5,7 @@ import re
 
 import sqlalchemy as sa
 
-from listserver.models import ConsentRecord, Contact, ContactStatus, Event, OutboxMessage, Subscription
+from listserver.models import ConsentRecord, Contact, ContactStatus, Event, Subscription
 from tests.conftest import contact_of, publish, stamp
 
 
@@ -162,19 +162,6 @@ def test_already_subscribed_address_gets_the_same_answer_and_no_change(app, clie
     deliver(app)
     kinds = [m["X-Listserver-Kind"] for m in inbox.to("member@example-shop.net")]
     assert sorted(kinds) == ["already_subscribed", "confirmation", "lead_magnet"]
-
-
-def test_dead_and_null_mx_domains_get_no_mail_and_are_marked(app, submit, deliver, inbox, session):
-    submit("someone@null-mx-shop.net")
-    submit("someone@nowhere-at-all-shop.net")
-    deliver(app)
-    assert inbox.messages == []
-    for address in ("someone@null-mx-shop.net", "someone@nowhere-at-all-shop.net"):
-        contact = contact_of(session, address)
-        assert contact.status == ContactStatus.CLEANED
-        assert contact.email_check == "undeliverable"
-    skipped = session.scalars(sa.select(OutboxMessage.last_error)).all()
-    assert skipped == ["domain does not accept mail"] * 2
 
 
 def test_unreachable_dns_still_sends(make_app, deliver, inbox, session):
