@@ -12,6 +12,9 @@ from listserver.models import Contact
 from listserver.links import Links
 from listserver.tokens import Purpose
 from tests.conftest import contact_of, stamp
+from tests.test_api import make_token
+from tests.test_preferences import ADDRESS as SUBSCRIBER
+from tests.test_preferences import subscriber  # noqa: F401 - a fixture: a confirmed subscriber on two lists
 
 NESTED_ARRAYS = "[" * 20_000 + "]" * 20_000  # 39 KB: deeper than the JSON parser's stack
 
@@ -76,3 +79,29 @@ def test_a_broken_character_stored_before_does_not_break_the_preference_page(app
 
 def path_of(url: str) -> str:
     return url.split("5000", 1)[1]
+
+
+@pytest.mark.parametrize("months", ["²", "٣", "3.0", "9" * 5000, ""])
+def test_a_pause_of_odd_digits_is_a_400_and_pauses_nothing(client, subscriber, session, months):
+    token = subscriber["preferences"].rsplit("/", 1)[1]
+    answer = client.post(f"/preferences/{token}/pause", data={"months": months})
+    assert answer.status_code == 400 and "could not be understood" in answer.text
+    assert contact_of(session, SUBSCRIBER).paused_until is None
+
+
+def test_odd_digits_among_topics_are_ignored_not_a_500(client, subscriber, session):
+    token = subscriber["preferences"].rsplit("/", 1)[1]
+    newsletter = next(s.list_id for s in contact_of(session, SUBSCRIBER).subscriptions
+                      if s.mailing_list.key == "newsletter")
+    saved = client.post(f"/preferences/{token}/topics", data={"topic": ["²", "9" * 5000, str(newsletter)]})
+    assert saved.status_code == 303
+    active = {s.mailing_list.key for s in contact_of(session, SUBSCRIBER).subscriptions if s.status.value == "active"}
+    assert active == {"newsletter"}
+
+
+@pytest.mark.parametrize("after", ["²", "١٢", "9" * 5000, "-1"])
+def test_an_api_cursor_of_odd_digits_is_a_400_naming_it(app, client, runner, after):
+    auth = {"Authorization": f"Bearer {make_token(app, runner)}"}
+    answer = client.get(f"/api/v1/contacts?after={after}", headers=auth)
+    assert answer.status_code == 400 and answer.json["error"] == "invalid_parameter"
+    assert "'after'" in answer.json["message"]

@@ -13,6 +13,7 @@ from listserver.extensions import limiter
 from listserver.fields import email_key
 from listserver.links import Links
 from listserver.models import Contact, MailingList
+from listserver.web.http import whole_number
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 PAGE_SIZE = 500
@@ -51,12 +52,12 @@ def requires(scope: str):
 @requires("contacts:read")
 def list_contacts():
     """Mailable contacts (subscribed, not paused, deliverable), a page at a time."""
-    after = request.args.get("after", "0")
-    if not after.isdigit():
+    after = whole_number(request.args.get("after", "0"))
+    if after is None:
         return _error(400, "invalid_parameter", "'after' must be the last id of the previous page.")
     try:
         rows = list(exports.export_rows(get_session(), current_app.config["SETTINGS"], request.args.get("list"),
-                                        actor=f"api:{g.api_token.prefix}", after_id=int(after), limit=PAGE_SIZE))
+                                        actor=f"api:{g.api_token.prefix}", after_id=after, limit=PAGE_SIZE))
     except LookupError as exc:
         return _error(404, "unknown_list", str(exc))
     return jsonify({"contacts": rows, "next_after": rows[-1]["id"] if len(rows) == PAGE_SIZE else None})

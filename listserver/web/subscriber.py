@@ -13,7 +13,7 @@ from listserver.extensions import limiter
 from listserver.links import Links
 from listserver.models import Contact
 from listserver.tokens import Purpose, TokenExpired, TokenInvalid
-from listserver.web.http import client_ip, friendly
+from listserver.web.http import client_ip, friendly, whole_number
 
 bp = Blueprint("subscriber", __name__)
 
@@ -98,7 +98,7 @@ def show_preferences(token: str, errors: dict | None = None, values: dict | None
 @bp.post("/preferences/<token>/topics")
 def save_topics(token: str):
     contact = _contact_or_problem(Purpose.PREFERENCES, token, lock=True)
-    wanted = {int(v) for v in request.form.getlist("topic") if v.isdigit()}
+    wanted = {n for n in map(whole_number, request.form.getlist("topic")) if n is not None}
     try:
         preferences.save_topics(get_session(), contact, wanted, request.form.get("frequency", ""), _proof())
     except ValueError:
@@ -111,10 +111,10 @@ def save_topics(token: str):
 @bp.post("/preferences/<token>/pause")
 def pause(token: str):
     contact = _contact_or_problem(Purpose.PREFERENCES, token, lock=True)
-    months = request.form.get("months", "")
-    if not months.isdigit() or int(months) not in preferences.PAUSE_MONTHS:
+    months = whole_number(request.form.get("months"))
+    if months not in preferences.PAUSE_MONTHS:
         abort(400)
-    preferences.pause(get_session(), contact, int(months), _proof())
+    preferences.pause(get_session(), contact, months, _proof())
     return _back(token, "paused")
 
 
