@@ -9,6 +9,7 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -161,6 +162,30 @@ def _profile_magnets(spec: object, fields: list[dict]) -> list[dict]:
     return magnets
 
 
+WHEN_COMPLETE = ("thanks", "nothing")  # what a recognised visitor with nothing left to answer sees
+
+
+def _privacy_url(value: object) -> str | None:
+    """The form's privacy policy, shown beside the consent text: a web address or nothing."""
+    if value in (None, ""):
+        return None
+    try:
+        parts = urlsplit(value) if isinstance(value, str) else None
+        host = parts and parts.hostname
+    except ValueError:  # a broken [IPv6] part or port
+        host = None
+    if not host or parts.scheme.lower() not in ("http", "https") or re.search(r"[\s\x00-\x1f\x7f]", value):
+        raise SpecError("'privacy_url' must be a web address starting with https:// or http://")
+    return value
+
+
+def _when_complete(value: object) -> str:
+    value = "thanks" if value in (None, "") else value
+    if value not in WHEN_COMPLETE:
+        raise SpecError(f"'when_complete' must be one of {', '.join(WHEN_COMPLETE)}")
+    return value
+
+
 def _texts(value: object, default: str | None, language: str) -> dict:
     """Label or help as {language: text}: a plain string is in the form's language."""
     if isinstance(value, Mapping):
@@ -240,6 +265,9 @@ def build_definition(session: so.Session, spec: Mapping, lists: list[MailingList
         "profile_magnets": _profile_magnets(spec.get("profile_magnets"), fields),
         "lists": [{"id": l.id, "key": l.key, "name": l.name, "description": l.description} for l in lists],
         "success_message": _localized(spec.get("success_message")),
+        # In the definition, so a consent record's form version names the policy the visitor could open.
+        "privacy_url": _privacy_url(spec.get("privacy_url")),
+        "when_complete": _when_complete(spec.get("when_complete")),
     }
 
 

@@ -63,20 +63,55 @@ def message_row(recipient: str, language: str, kind: str, *, context: dict, temp
 
 
 def may_invite(session: so.Session, contact_id: int, settings: Settings) -> bool:
-    """At most N invitations a day per address, and not twice within a minute."""
-    since = utcnow() - dt.timedelta(days=1)
-    count, latest = session.execute(
-        sa.select(sa.func.count(OutboxMessage.id), sa.func.max(OutboxMessage.created_at))
+    """Whether an invitation may go out now: at most N a day per address, with a pause between two."""
+    now = utcnow()
+    return _invitation_due(session, contact_id, settings, now) <= now
+
+
+def queue_invitation(session: so.Session, contact, kind: str, *, context: dict, settings: Settings) -> int:
+    """Queue an invitation (a confirmation, an "already subscribed" note) within the throttle.
+
+    One the cap or the resend pause holds back is not dropped: it is queued to become due when
+    they allow it. Such a row's created_at is that moment, so the cap counts it when it goes out
+    (and its Date header says so). While one is held, another sign-up adds nothing: the held one
+    is rendered when it goes out, so it carries the newest link and lists. The id of the row.
+    """
+    now = utcnow()
+    held = session.execute(
+        sa.select(OutboxMessage.id, OutboxMessage.kind)
+        .where(OutboxMessage.contact_id == contact.id, OutboxMessage.kind.in_(INVITATION_KINDS),
+               OutboxMessage.status == OutboxStatus.QUEUED, OutboxMessage.created_at > now)
+        .order_by(OutboxMessage.created_at).limit(1)
+    ).first()
+    if held is not None:
+        if kind == "confirmation" and held.kind != kind:  # something to confirm now: ask for it
+            session.execute(sa.update(OutboxMessage).where(OutboxMessage.id == held.id)
+                            .values(kind=kind, template=kind, context=context))
+        return held.id
+    due = _invitation_due(session, contact.id, settings, now)
+    row = message_row(contact.email, contact.language, kind, context=context)
+    row.update(created_at=due, next_attempt_at=due)
+    if due > now:
+        lifecycle.record_event(session, contact, "invitation_held", until=due.isoformat())
+    return session.connection().execute(_INSERT_MESSAGE, {**row, "contact_id": contact.id}).scalar_one()
+
+
+def _invitation_due(session: so.Session, contact_id: int, settings: Settings, now: dt.datetime) -> dt.datetime:
+    """The first moment an invitation keeps both the daily cap and the pause since the last one."""
+    day = dt.timedelta(days=1)
+    times = [t if t.tzinfo else t.replace(tzinfo=dt.UTC) for t in session.scalars(
+        sa.select(OutboxMessage.created_at)
         .where(OutboxMessage.contact_id == contact_id, OutboxMessage.kind.in_(INVITATION_KINDS),
-               OutboxMessage.created_at >= since)
-    ).one()
-    if count >= settings.confirmations_per_day:
-        return False
-    if latest is not None:
-        latest = latest if latest.tzinfo else latest.replace(tzinfo=dt.UTC)
-        if utcnow() - latest < dt.timedelta(seconds=settings.confirmation_resend_seconds):
-            return False
-    return True
+               OutboxMessage.created_at >= now - day)
+        .order_by(OutboxMessage.created_at))]
+    due = now
+    if times:
+        due = max(due, times[-1] + dt.timedelta(seconds=settings.confirmation_resend_seconds))
+    cap = max(settings.confirmations_per_day, 1)
+    if len(times) >= cap:
+        # The day back from a moment counts rows at its very start: one second past keeps under the cap.
+        due = max(due, times[len(times) - cap] + day + dt.timedelta(seconds=1))
+    return due
 
 
 def _claim(session: so.Session, message_id: int) -> bool:

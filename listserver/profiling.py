@@ -220,8 +220,9 @@ def _join_chosen_lists(session: so.Session, version, profile: Profile, values: M
     lifecycle.request_subscriptions(session, lifecycle.ContactRow.of(contact), waiting, proof)
     session.expire(contact, ["subscriptions"])
     # A pending contact's first confirmation link confirms these too; a subscribed one gets a new one.
-    if contact.status == ContactStatus.SUBSCRIBED and outbox.may_invite(session, contact.id, settings):
-        outbox.queue_email(session, contact, "confirmation", context={"form_version_id": version.id})
+    if contact.status == ContactStatus.SUBSCRIBED:
+        outbox.queue_invitation(session, contact, "confirmation", context={"form_version_id": version.id},
+                                settings=settings)
 
 
 def _step_magnet(definition: Mapping, profile: Profile, just_answered: set[str]) -> tuple[int, dict] | None:

@@ -77,7 +77,10 @@ def submit(
     sources = profiling.provenance(asked, checked.values, version.id, utcnow())
     language = languages.choose(definition["language"], requested=visitor.language)
     proof = visitor.proof(version, language)
-    list_ids = [l["id"] for l in definition["lists"]]
+    # A quiz answer that names a list asks for it like the form's own lists: pending until the
+    # same confirmation link proves the address.
+    list_ids = list(dict.fromkeys([l["id"] for l in definition["lists"]]
+                                  + profiling.chosen_lists(definition, checked.values)))
     event = {"form": definition["slug"], "version": version.number, "method": visitor.method}
     context = {"form_version_id": version.id}
     contact_columns = {"language": language, "form_id": version.form_id, "attributes": checked.values,
@@ -106,8 +109,10 @@ def _sign_up_again(session: so.Session, contact: lifecycle.ContactRow, values: d
         profiling.merge_answers(session, contact.id, values, sources, keep_known=False)
     waiting = lifecycle.request_subscriptions(session, contact, list_ids, proof)
     lifecycle.record_event(session, contact, "submitted", **event)
-    if contact.created or outbox.may_invite(session, contact.id, settings):
+    if contact.created:
         outbox.queue_email(session, contact, _invitation(waiting), context=context)
+    else:
+        outbox.queue_invitation(session, contact, _invitation(waiting), context=context, settings=settings)
 
 
 def _invitation(waiting: list[int]) -> str:
@@ -169,7 +174,7 @@ def resend_confirmation(session: so.Session, payload: Mapping, settings: Setting
         return
     if not any(s.status == SubscriptionStatus.PENDING for s in contact.subscriptions):
         return
-    if outbox.may_invite(session, contact.id, settings):
-        outbox.queue_email(session, contact, "confirmation", context={"form_version_id": version.id})
-        lifecycle.record_event(session, contact, "confirmation_resent")
+    outbox.queue_invitation(session, contact, "confirmation", context={"form_version_id": version.id},
+                            settings=settings)
+    lifecycle.record_event(session, contact, "confirmation_resent")
     session.commit()

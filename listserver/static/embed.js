@@ -238,10 +238,36 @@ listserver:profile (signed profile token), listserver:<slug>:views, listserver:<
         h("input", { id: "ls-email", type: "email", name: "email", required: true, autocomplete: "email",
           maxlength: email.max_length || 254 }),
         honeypot(), stamp ? h("input", { type: "hidden", name: def.stamp_field || "_ts", value: stamp }) : null,
-        def ? h("p", { "class": "consent", text: def.consent }) : null,
+        def ? consentNote() : null,
         h("button", { type: "submit", text: def ? def.button : "Sign up" })
       ]));
     } catch (e) { /* nothing more we can do without breaking the page */ }
+  }
+
+  // The consent text, and the form's privacy policy beside it when it has one.
+  function consentNote() {
+    var url = typeof def.privacy_url === "string" && /^https?:\/\//i.test(def.privacy_url) ? def.privacy_url : null;
+    return h("p", { "class": "consent" }, [D.createTextNode(def.consent), url ? D.createTextNode(" ") : null,
+      url ? h("a", { href: url, target: "_blank", rel: "noopener", text: text("privacy", "Privacy policy") }) : null]);
+  }
+
+  function notYou() {
+    return h("button", { type: "button", "class": "link", text: text("not_you", "Not you?"),
+      onclick: function () { put(K_PROFILE, null); recognised = false; ask(null); } });
+  }
+
+  // Nothing left to ask a recognised visitor. The preference link itself never comes to this page:
+  // the token kept here proves nothing about who holds it (anyone can type anyone's address), and
+  // the host page's scripts can read what we show. listserver's own page emails it to the mailbox.
+  function allSet() {
+    box.hidden = false;
+    box.appendChild(h("div", { role: "status", "class": "note" }, [
+      h("h2", { tabindex: "-1", text: text("all_set", "") }),
+      h("p", { text: text("all_set_text", "") }),
+      h("p", {}, [D.createTextNode(text("preferences_question", "") + " "),
+        h("a", { href: B + "/preferences/new-link", target: "_blank", rel: "noopener",
+          text: text("preferences_link", "") })]),
+      h("p", {}, [notYou()])]));
   }
 
   function honeypot() {
@@ -322,7 +348,7 @@ listserver:profile (signed profile token), listserver:<slug>:views, listserver:<
     return v === false || (isArray(v) ? !v.length : !String(v).replace(/\s+/g, ""));
   }
 
-  // A form with the given questions (keys from /next); `note` ({title, text, magnet}) goes above it.
+  // A form with the given questions (keys from /next); `note` ({title, text, hint, magnet}) goes above it.
   function render(keys, note) {
     var questions = [], i, f, limit = def.fields_per_view || 99, email = false;
     mount();
@@ -339,6 +365,7 @@ listserver:profile (signed profile token), listserver:<slug>:views, listserver:<
     if (note) box.appendChild(noteOf(note));
     if (!questions.length) {
       if (note) return;
+      if (recognised && def.when_complete !== "nothing") return allSet();
       if (panel) panel.parentNode.removeChild(panel); else box.hidden = true; // nothing left to ask
       return;
     }
@@ -351,13 +378,10 @@ listserver:profile (signed profile token), listserver:<slug>:views, listserver:<
     form.appendChild(hp);
     form.appendChild(h("input", { type: "hidden", name: def.stamp_field || "_ts", value: stamp }));
     if (get(K_PROFILE)) form.appendChild(h("input", { type: "hidden", name: "profile_token", value: get(K_PROFILE) }));
-    if (email && def.consent) form.appendChild(h("p", { "class": "consent", text: def.consent }));
+    if (email && def.consent) form.appendChild(consentNote());
     form.appendChild(button);
     form.appendChild(status);
-    if (recognised) {
-      form.appendChild(h("p", {}, [h("button", { type: "button", "class": "link", text: text("not_you", "Not you?"),
-        onclick: function () { put(K_PROFILE, null); recognised = false; ask(null); } })]));
-    }
+    if (recognised) form.appendChild(h("p", {}, [notYou()]));
     box.appendChild(h("h2", { tabindex: "-1", text: def.title }));
     if (recognised) box.appendChild(h("p", { "class": "intro", text: text("more", "") }));
     else {
@@ -458,6 +482,7 @@ listserver:profile (signed profile token), listserver:<slug>:views, listserver:<
     return h("div", { role: "status", "class": "note" }, [
       note.title ? h("h2", { tabindex: "-1", text: note.title }) : null,
       h("p", { tabindex: "-1", text: note.text }),
+      note.hint ? h("p", { "class": "hint", text: note.hint }) : null,
       magnet ? h("div", { "class": "magnet" }, [h("strong", { text: magnet.title }),
         magnet.description ? h("p", { text: magnet.description }) : null,
         magnet.url ? h("p", {}, [h("a", { href: magnet.url, target: "_blank", rel: "noopener",
@@ -471,7 +496,7 @@ listserver:profile (signed profile token), listserver:<slug>:views, listserver:<
     // A new visitor goes to their inbox first; the next questions wait for their return.
     recognised = recognised || !inbox;
     render(inbox ? [] : next, { title: inbox ? text("check_inbox", "") : "", magnet: data.lead_magnet,
-      text: data.message || text("thanks", "") });
+      text: data.message || text("thanks", ""), hint: inbox ? text("spam", "") : "" });
     var first = box.querySelector(".note [tabindex]");
     if (first) first.focus();
   }

@@ -39,6 +39,13 @@ def _messages() -> dict[str, str]:
         "save": _("Save my answers"),
         "thanks": _("Thank you! Your answers are saved."),
         "check_inbox": _("Check your inbox"),
+        "spam": _("Nothing after a few minutes? Look in the spam folder, or fill in the form again to get a new "
+                  "email."),
+        "privacy": _("Privacy policy"),
+        "all_set": _("You are all set"),
+        "all_set_text": _("There is nothing more to ask you. Thank you!"),
+        "preferences_question": _("Want to change what you receive or what you told us?"),
+        "preferences_link": _("Email me a link to my preferences"),
         "suggest": _("Did you mean %(address)s?", address="{suggestion}"),
         "use_suggestion": _("Yes, use it"),
         "keep_typed": _("No, keep what I typed"),
@@ -59,6 +66,8 @@ def public_definition(version: forms.PublishedForm, language: str) -> dict:
         "intro": forms.text(definition, "intro", language),
         "button": _("Sign up"),
         "consent": consent,
+        "privacy_url": definition.get("privacy_url"),
+        "when_complete": definition.get("when_complete") or "thanks",
         "lead_magnet": {key: value for key, value in forms.lead_magnet_in(magnet, language).items()
                         if key in ("title", "description")} if magnet else None,
         "fields": [questions.view(spec, language) for spec in definition["fields"]],

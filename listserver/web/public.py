@@ -143,7 +143,27 @@ def _profile(token: object, *, lock: bool = False) -> profiling.Profile:
 def show_form(slug: str):
     """The hosted form; with `ls_pt` (a link from one of our emails) the next questions instead."""
     token = request.args.get("ls_pt")
-    return _render_form(load_form(slug), profile=_profile(token), profile_token=token)
+    version = load_form(slug)
+    profile = _profile(token)
+    if profile.recognised and not profiling.next_fields(version.definition, profile):
+        return _all_set(version)
+    return _render_form(version, profile=profile, profile_token=token)
+
+
+def _all_set(version):
+    """A recognised visitor with nothing left to answer: a word of thanks, not an empty form.
+
+    The page offers to email a preference link rather than showing one: a profile token proves
+    nothing about who holds it (the embed's come from typing any address, and a link we emailed
+    may be forwarded or read by scripts of the page it lands on), while a preference link opens
+    the person's data. listserver's own new-link page sends it to the mailbox, and only there.
+    In an iframe the form's `when_complete: nothing` leaves the host page's frame empty.
+    """
+    quiet = _in_frame() and version.definition.get("when_complete") == "nothing"
+    response = make_response(render_template("public/all_set.html", form=version.definition,
+                                             frame=_in_frame(), quiet=quiet))
+    response.headers["Cache-Control"] = "no-store"
+    return _framing_policy(response, version.definition)
 
 
 @bp.post("/f/<slug>")
