@@ -38,6 +38,8 @@ def _load_settings(app: Flask, config: Settings | dict | None) -> Settings:
 
 
 def register_settings(app: Flask, settings: Settings) -> None:
+    from listserver.web import http
+
     app.config.update(
         SETTINGS=settings,
         SECRET_KEY=settings.secret_keys[0],
@@ -54,6 +56,7 @@ def register_settings(app: Flask, settings: Settings) -> None:
         RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,  # Redis away: count in this process, look again later
         RATELIMIT_HEADERS_ENABLED=True,
     )
+    app.wsgi_app = http.StreamedBodyLimit(app.wsgi_app, settings.max_body_bytes)
     if settings.proxy_hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops,
                                 x_host=settings.proxy_hops)

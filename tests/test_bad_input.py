@@ -3,7 +3,11 @@ stored half-way stays to break a page later."""
 
 from __future__ import annotations
 
+import http.client
 import json
+import socket
+import threading
+from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
@@ -11,7 +15,7 @@ import sqlalchemy as sa
 from listserver.models import Contact
 from listserver.links import Links
 from listserver.tokens import Purpose
-from tests.conftest import contact_of, stamp
+from tests.conftest import contact_in, contact_of, stamp
 from tests.test_api import make_token
 from tests.test_preferences import ADDRESS as SUBSCRIBER
 from tests.test_preferences import subscriber  # noqa: F401 - a fixture: a confirmed subscriber on two lists
@@ -105,3 +109,53 @@ def test_an_api_cursor_of_odd_digits_is_a_400_naming_it(app, client, runner, aft
     answer = client.get(f"/api/v1/contacts?after={after}", headers=auth)
     assert answer.status_code == 400 and answer.json["error"] == "invalid_parameter"
     assert "'after'" in answer.json["message"]
+
+
+def post_chunked(base_url: str, path: str, content_type: str, body: bytes) -> tuple[int, dict]:
+    """POST with Transfer-Encoding: chunked and no Content-Length, from a raw socket, as a script can;
+    the status and JSON answer. The test client always sends a length, so this needs a real server."""
+    address = urlsplit(base_url)
+    sock = socket.create_connection((address.hostname, address.port), timeout=30)
+
+    def send():
+        try:
+            sock.sendall(f"POST {path} HTTP/1.1\r\nHost: {address.netloc}\r\nContent-Type: {content_type}\r\n"
+                         "Accept: application/json\r\nTransfer-Encoding: chunked\r\n\r\n".encode())
+            for start in range(0, len(body), 16 * 1024):
+                chunk = body[start:start + 16 * 1024]
+                sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            sock.sendall(b"0\r\n\r\n")
+        except OSError:
+            pass  # the server may answer and close before taking all of it; its answer is what counts
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    try:
+        answer = http.client.HTTPResponse(sock)
+        answer.begin()
+        return answer.status, json.loads(answer.read())
+    finally:
+        sock.close()
+        sender.join()
+
+
+@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "application/json"])
+def test_a_chunked_body_over_the_limit_is_a_413_not_its_first_64_kb(live_server, client, content_type):
+    live, base_url = live_server
+    padding = "a" * 10_000_000
+    if content_type == "application/json":
+        body = json.dumps({"email": "big@example-shop.net", "first_name": "Anna", "_ts": stamp(client)}).encode()
+        body += b" " * 10_000_000  # whitespace after the document: the first 64 KB parse as a whole sign-up
+    else:
+        body = f"email=big%40example-shop.net&first_name=Anna&_ts={stamp(client)}&x={padding}".encode()
+    status, answer = post_chunked(base_url, "/f/demo", content_type, body)
+    assert status == 413 and answer["error"] == "request_entity_too_large"
+    assert contact_in(live, "big@example-shop.net") is None
+
+
+def test_a_chunked_body_within_the_limit_is_taken(live_server, client):
+    live, base_url = live_server
+    body = f"email=small%40example-shop.net&first_name=Anna&_ts={stamp(client)}".encode()
+    status, answer = post_chunked(base_url, "/f/demo", "application/x-www-form-urlencoded", body)
+    assert status == 200 and answer["status"] == "check_inbox"
+    assert contact_in(live, "small@example-shop.net").attributes == {"first_name": "Anna"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import io
 
 from flask import Response, abort, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
@@ -58,3 +59,47 @@ def whole_number(text: object) -> int | None:
 
 def client_ip() -> str | None:
     return request.remote_addr
+
+
+class StreamedBodyLimit:
+    """WSGI middleware: a body sent without Content-Length (chunked) over the limit is a 413."""
+
+    # Werkzeug reads such a body up to MAX_CONTENT_LENGTH and then hands over what it has as if
+    # it were all of it: a 10 MB form was cut at 64 KB and processed. Reading one byte more than
+    # the limit here tells a whole body from a cut one; with the length we saw as Content-Length,
+    # werkzeug answers 413 through the app's own error pages.
+
+    def __init__(self, app, limit: int):
+        self.app, self.limit = app, limit
+
+    def __call__(self, environ, start_response):
+        if environ.get("wsgi.input_terminated") and not environ.get("CONTENT_LENGTH"):
+            try:
+                body = _read_at_most(environ["wsgi.input"], self.limit + 1)
+            except (OSError, ValueError):  # a broken chunk: werkzeug's answer to a cut body, 400
+                environ["wsgi.input"] = _Unreadable()
+            else:
+                # Read and dechunked now: werkzeug ignores Content-Length beside Transfer-Encoding.
+                environ.pop("HTTP_TRANSFER_ENCODING", None)
+                environ["wsgi.input"] = io.BytesIO(body)
+                environ["CONTENT_LENGTH"] = str(len(body))
+        return self.app(environ, start_response)
+
+
+def _read_at_most(stream, size: int) -> bytes:
+    parts, got = [], 0
+    while got < size:
+        part = stream.read(min(size - got, 64 * 1024))  # a dechunking stream returns a chunk at a time
+        if not part:
+            break
+        parts.append(part)
+        got += len(part)
+    return b"".join(parts)
+
+
+class _Unreadable(io.RawIOBase):
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        raise OSError("the request body could not be read")
