@@ -295,6 +295,9 @@ def set_topic(session: so.Session, contact: Contact, mailing_list: MailingList, 
     active = subscription is not None and subscription.status == SubscriptionStatus.ACTIVE
     if wanted == active:
         return False
+    if wanted and contact.status == S.PENDING:
+        # Only the confirmation link proves the address; a topic switched on must not stand in for it.
+        raise InvalidTransition("a pending contact cannot switch a topic on")
     now = utcnow()
     if wanted:
         if subscription is None:
