@@ -145,6 +145,7 @@ def test_a_confirmation_held_back_is_sent_later_once_and_never_over_the_daily_ca
     relay_at(throttled, deliver, utcnow() + dt.timedelta(hours=23))
     assert len(confirmations(inbox)) == 2
     relay_at(throttled, deliver, utcnow() + dt.timedelta(days=1, seconds=5))
+    relay_at(throttled, deliver, utcnow() + dt.timedelta(days=3))  # nothing else was waiting
     first, second, third = confirmations(inbox)
     sent = [email.utils.parsedate_to_datetime(m["Date"]) for m in (first, second, third)]
     assert sent[2] - sent[0] > dt.timedelta(days=1) and sent[1] - sent[0] >= dt.timedelta(seconds=30)
