@@ -17,9 +17,8 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from listserver import create_app, embedded, exports, forms, migrate, preferences, schedule, users
 from listserver.extensions import db
-from listserver.fields import email_key
 from listserver.links import Links
-from listserver.models import ConsentRecord, Contact, Event
+from listserver.models import ConsentRecord, Event
 from listserver.settings import SettingsError
 from listserver.tasks import get_queue
 
@@ -218,7 +217,7 @@ def contacts_group() -> None:
 def contacts_show(email: str) -> None:
     """Print a contact: status, subscriptions, profile, consent proof and timeline, as JSON."""
     with db.session() as session:
-        contact = session.scalar(sa.select(Contact).where(Contact.email_key == email_key(email)))
+        contact = preferences.find_contact(session, email)
         if contact is None:
             raise click.ClickException("no contact with that address")
         consents = session.scalars(sa.select(ConsentRecord).where(ConsentRecord.contact_id == contact.id)
@@ -263,7 +262,7 @@ def contacts_export(list_key: str | None, output) -> None:
 def contacts_revoke_links(email: str) -> None:
     """Make every preference and unsubscribe link sent to EMAIL stop working."""
     with db.session() as session:
-        contact = session.scalar(sa.select(Contact).where(Contact.email_key == email_key(email)))
+        contact = preferences.find_contact(session, email)
         if contact is None:
             raise click.ClickException("no contact with that address")
         preferences.revoke_links(session, contact)

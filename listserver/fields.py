@@ -118,6 +118,16 @@ def email_key(address: str) -> str:
     return unicodedata.normalize("NFC", address.strip()).lower()
 
 
+def lookup_key(typed: str) -> str:
+    """The key of the contact a typed address belongs to, normalised as sign-up does it."""
+    # Sign-up keys email-validator's form (a punycode domain as Unicode, NFC): without it,
+    # anna@xn--bcher-kva.example would not find anna@bücher.example.
+    try:
+        return clean_email(typed.strip()).key
+    except FieldError:
+        return email_key(typed)
+
+
 # email-validator explains in English; the usual slips are said in the visitor's language too
 # (in English, word for word as email-validator puts them).
 _EMAIL_SLIPS = (

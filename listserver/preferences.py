@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from listserver import lifecycle, outbox
-from listserver.fields import BUILTIN_FIELDS, LONE_SURROGATE, clean_answers, email_key
+from listserver.fields import BUILTIN_FIELDS, LONE_SURROGATE, clean_answers, lookup_key
 from listserver.models import Contact, ContactStatus, Form, Frequency, MailingList, OutboxMessage, SubscriptionStatus
 from listserver.models._types import utcnow
 from listserver.settings import Settings
@@ -170,11 +170,16 @@ def send_link(session: so.Session, contact: Contact, kind: str) -> bool:
     return True
 
 
+def find_contact(session: so.Session, typed_email: str) -> Contact | None:
+    """The contact of an address as someone typed it (any case, punycode or not, NFC or NFD)."""
+    if not isinstance(typed_email, str) or len(typed_email) > 320:
+        return None
+    return session.scalar(sa.select(Contact).where(Contact.email_key == lookup_key(typed_email)))
+
+
 def send_fresh_link(session: so.Session, typed_email: str) -> None:
     """A new preference link for whoever owns the address; silent whether it is known or not."""
-    if not isinstance(typed_email, str) or len(typed_email) > 320:
-        return
-    contact = session.scalar(sa.select(Contact).where(Contact.email_key == email_key(typed_email)))
+    contact = find_contact(session, typed_email)
     if contact is not None:
         send_link(session, contact, "preferences_link")
 

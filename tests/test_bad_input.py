@@ -7,16 +7,17 @@ import http.client
 import json
 import socket
 import threading
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import pytest
 import sqlalchemy as sa
 
-from listserver.models import Contact
+from listserver.models import Contact, OutboxMessage
 from listserver.links import Links
 from listserver.tokens import Purpose
 from tests.conftest import contact_in, contact_of, stamp
 from tests.test_api import make_token
+from tests.test_cli import invoke
 from tests.test_preferences import ADDRESS as SUBSCRIBER
 from tests.test_preferences import subscriber  # noqa: F401 - a fixture: a confirmed subscriber on two lists
 
@@ -159,3 +160,47 @@ def test_a_chunked_body_within_the_limit_is_taken(live_server, client):
     status, answer = post_chunked(base_url, "/f/demo", "application/x-www-form-urlencoded", body)
     assert status == 200 and answer["status"] == "check_inbox"
     assert contact_in(live, "small@example-shop.net").attributes == {"first_name": "Anna"}
+
+
+SIGNED_UP_AS = "zoë@bücher.example"  # as sign-up got it: composed ë, Unicode domain
+TYPED_LATER = ["zoe\u0308@xn--bcher-kva.example",  # decomposed ë (NFD, as macOS keyboards give it), punycode
+               "ZOË@XN--BCHER-KVA.EXAMPLE", "zoe\u0308@bücher.example"]
+
+
+@pytest.fixture
+def zoe(client, submit, session):
+    assert submit(SIGNED_UP_AS).status_code == 200
+    contact = session.scalar(sa.select(Contact))
+    assert contact is not None and contact.email == SIGNED_UP_AS
+    return contact
+
+
+def links_emailed(session, contact) -> int:
+    return session.scalar(sa.select(sa.func.count(OutboxMessage.id)).where(
+        OutboxMessage.contact_id == contact.id, OutboxMessage.kind == "preferences_link"))
+
+
+@pytest.mark.parametrize("typed", TYPED_LATER)
+def test_email_me_a_new_link_finds_the_address_however_it_is_typed(client, session, zoe, typed):
+    answer = client.post("/preferences/new-link", data={"email": typed})
+    assert answer.status_code == 200 and "a new link is on its way" in answer.text
+    assert links_emailed(session, zoe) == 1
+
+
+@pytest.mark.parametrize("typed", TYPED_LATER)
+def test_the_cli_finds_the_address_however_it_is_typed(app, session, zoe, typed):
+    links_before = zoe.link_version
+    shown = invoke(app, "contacts", "show", typed)
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.output)["email"] == SIGNED_UP_AS
+    revoked = invoke(app, "contacts", "revoke-links", typed)
+    assert revoked.exit_code == 0, revoked.output
+    session.expire_all()
+    assert session.get(Contact, zoe.id).link_version == links_before + 1
+
+
+@pytest.mark.parametrize("typed", TYPED_LATER)
+def test_the_api_finds_the_address_however_it_is_typed(app, client, runner, zoe, typed):
+    auth = {"Authorization": f"Bearer {make_token(app, runner)}"}
+    answer = client.get(f"/api/v1/contacts/{quote(typed)}", headers=auth)
+    assert answer.status_code == 200 and answer.json["id"] == zoe.id

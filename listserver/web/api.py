@@ -7,12 +7,11 @@ import functools
 import sqlalchemy as sa
 from flask import Blueprint, current_app, g, jsonify, request
 
-from listserver import exports, users
+from listserver import exports, preferences, users
 from listserver.db import get_session
 from listserver.extensions import limiter
-from listserver.fields import email_key
 from listserver.links import Links
-from listserver.models import Contact, MailingList
+from listserver.models import MailingList
 from listserver.web.http import whole_number
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -69,7 +68,7 @@ def list_contacts():
 def get_contact(email: str):
     """One contact's status, topics and links, whatever its status."""
     session = get_session()
-    contact = session.scalar(sa.select(Contact).where(Contact.email_key == email_key(email)))
+    contact = preferences.find_contact(session, email)
     if contact is None:
         return _error(404, "not_found", "No contact with that address.")
     list_keys = dict(session.execute(sa.select(MailingList.id, MailingList.key)).all())
