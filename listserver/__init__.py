@@ -80,7 +80,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from listserver.extensions import csrf
-    from listserver.web import admin, api, cors, embed, public, subscriber
+    from listserver.web import admin, api, cors, embed, headers, public, subscriber
 
     # Public endpoints are reached from other sites and from emails: their signed tokens and
     # render stamps do the work CSRF tokens do for the console. The API takes bearer tokens.
@@ -89,6 +89,7 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(blueprint)
     app.register_blueprint(admin.bp)
     cors.init_app(app)
+    headers.init_app(app)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -306,3 +306,21 @@ def users_create(email: str, role: str, password: str) -> None:
             raise click.ClickException(str(exc))
         session.commit()
     click.echo(f"user {email} ({role}) created")
+
+
+@users_group.command("set-password")
+@click.argument("email")
+@click.password_option()
+@with_appcontext
+def users_set_password(email: str, password: str) -> None:
+    """Give a console user a new password; the user's sessions end everywhere."""
+    with db.session() as session:
+        user = users.find_user(session, email)
+        if user is None:
+            raise click.ClickException("no console user with that address")
+        try:
+            users.set_password(session, user, password)
+        except ValueError as exc:
+            raise click.ClickException(str(exc))
+        session.commit()
+    click.echo(f"new password set for {email}; their sessions have ended")

@@ -19,19 +19,27 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("listserver-timing-equaliser")
 
 
+# Who may see personal data (full addresses, live links in emails); a viewer sees them masked.
+SEES_PERSONAL_DATA = ("admin", "marketer")
+
+
+def _checked_password(password: str) -> str:
+    if len(password) < 12:
+        raise ValueError("password must have at least 12 characters")
+    return password
+
+
 def create_user(session: so.Session, email: str, password: str, role: str = "admin") -> User:
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
-    if len(password) < 12:
-        raise ValueError("password must have at least 12 characters")
-    user = User(email=email.strip().lower(), password_hash=_hasher.hash(password), role=role)
+    user = User(email=email.strip().lower(), password_hash=_hasher.hash(_checked_password(password)), role=role)
     session.add(user)
     session.flush()
     return user
 
 
 def authenticate(session: so.Session, email: str, password: str) -> User | None:
-    user = session.scalar(sa.select(User).where(User.email == email.strip().lower()))
+    user = find_user(session, email)
     try:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
@@ -42,6 +50,24 @@ def authenticate(session: so.Session, email: str, password: str) -> User | None:
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     return user
+
+
+def find_user(session: so.Session, email: str) -> User | None:
+    """The console user with this address, if any."""
+    return session.scalar(sa.select(User).where(User.email == email.strip().lower()))
+
+
+def set_password(session: so.Session, user: User, password: str) -> None:
+    """A new password; every console session of the user ends (a stolen cookie with it)."""
+    user.password_hash = _hasher.hash(_checked_password(password))
+    end_sessions(session, user)
+
+
+def end_sessions(session: so.Session, user: User) -> None:
+    """Make every console cookie issued to the user so far worthless."""
+    user.session_version = User.session_version + 1  # in SQL: two sign-outs at once both count
+    session.flush()
+    session.refresh(user, ["session_version"])
 
 
 API_SCOPES = ("contacts:read",)

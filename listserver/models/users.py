@@ -22,6 +22,9 @@ class User(Base):
     role: so.Mapped[str] = so.mapped_column(sa.String(20), default="admin")
     created_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     last_login_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
+    # Signed into every console cookie; a new number (sign-out, new password) makes older
+    # cookies worthless, which a signed cookie alone cannot do.
+    session_version: so.Mapped[int] = so.mapped_column(default=1)
 
 
 class ApiToken(Base):
