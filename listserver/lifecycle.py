@@ -94,7 +94,7 @@ _SUBSCRIPTIONS_OF = sa.select(Subscription.__table__.c.list_id, Subscription.__t
 _UPSERTS: dict[str, sa.Insert] = {}
 
 
-_JSON_PARAMS = ("attributes", "attribute_sources", "event", "message_context")
+_JSON_PARAMS = ("attributes", "attribute_sources", "quality_flags", "event", "message_context")
 
 # PostgreSQL, an address never seen before: the contact, its pending subscriptions and their
 # consent records, the timeline event and the confirmation email, in one statement and so one
@@ -102,9 +102,9 @@ _JSON_PARAMS = ("attributes", "attribute_sources", "event", "message_context")
 # the address is known, ON CONFLICT DO NOTHING leaves every CTE empty and nothing is written.
 _SIGN_UP_NEW_ADDRESS = sa.text("""WITH new_contact AS (
     INSERT INTO contact (email, email_key, status, language, source_form_id, attributes, attribute_sources,
-                         frequency, confirm_version, link_version, created_at, updated_at)
+                         quality_flags, frequency, confirm_version, link_version, created_at, updated_at)
     VALUES (:email, :email_key, :status, :language, :source_form_id, :attributes, :attribute_sources,
-            :frequency, 1, 1, :created_at, :created_at)
+            :quality_flags, :frequency, 1, 1, :created_at, :created_at)
     ON CONFLICT (email_key) DO NOTHING
     RETURNING id
 ), lists AS (
@@ -179,7 +179,7 @@ def _suppress(session: so.Session, contact: Contact, reason: str) -> None:
 
 
 def upsert_pending_contact(session: so.Session, email, *, language: str, form_id: int,
-                           attributes: dict, sources: dict) -> ContactRow:
+                           attributes: dict, sources: dict, quality_flags: list[str] = ()) -> ContactRow:
     """Create the contact as pending, or find it; either way it stays locked until commit.
 
     One statement does it: concurrent submissions of one address queue on the row lock.
@@ -188,6 +188,7 @@ def upsert_pending_contact(session: so.Session, email, *, language: str, form_id
     row = session.connection().execute(_upsert_statement(session.get_bind().dialect.name), {
         "email": email.address, "email_key": email.key, "status": S.PENDING, "language": language,
         "source_form_id": form_id, "attributes": attributes, "attribute_sources": sources,
+        "quality_flags": list(quality_flags),
         "created_at": now, "updated_at": now, "frequency": "all", "confirm_version": 1, "link_version": 1,
     }).one()
     return ContactRow(row.id, row.email, row.language, row.status, row.confirmed_at, row.link_version,
@@ -213,7 +214,7 @@ def _upsert_statement(dialect: str) -> sa.Insert:
 
 def sign_up_new_address(session: so.Session, email, *, language: str, form_id: int, attributes: dict,
                         sources: dict, list_ids: list[int], proof: Proof, event: dict,
-                        message: dict) -> ContactRow | None:
+                        message: dict, quality_flags: list[str] = ()) -> ContactRow | None:
     """PostgreSQL: a sign-up of an address never seen before, written in one round trip.
 
     Writes the outbox `message` (an outbox.message_row) with it. Returns the new contact, or None
@@ -227,7 +228,8 @@ def sign_up_new_address(session: so.Session, email, *, language: str, form_id: i
         return None
     params = {
         "email": email.address, "email_key": email.key, "status": S.PENDING, "language": language,
-        "source_form_id": form_id, "attributes": attributes, "attribute_sources": sources, "frequency": "all",
+        "source_form_id": form_id, "attributes": attributes, "attribute_sources": sources,
+        "quality_flags": list(quality_flags), "frequency": "all",
         "list_ids": list_ids, "subscription_status": SubscriptionStatus.PENDING, "event": event,
         **_consent_values(None, ConsentAction.GRANTED, proof),
         **{f"message_{name}": value for name, value in message.items()},

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from listserver import lifecycle, outbox
+from listserver import lifecycle, outbox, quality
 from listserver.fields import BUILTIN_FIELDS, LONE_SURROGATE, clean_answers, lookup_key
 from listserver.models import Contact, ContactStatus, Form, Frequency, MailingList, OutboxMessage, SubscriptionStatus
 from listserver.models._types import utcnow
@@ -144,6 +144,9 @@ def save_profile(session: so.Session, contact: Contact, answers: Mapping[str, ob
         changed.append(key)
     if changed:
         contact.attributes, contact.attribute_sources = attributes, sources
+        names = [spec["key"] for spec in fields if spec["type"] == "name"]
+        if set(changed) & set(names):
+            contact.quality_flags = quality.name_flags(contact.quality_flags, attributes, names)
         lifecycle.record_event(session, contact, "profile_updated", fields=changed, source="preference_center")
     session.commit()
     return {}

@@ -10,13 +10,13 @@ clicked them, so what the contact already told us decides what comes next.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from listserver import lifecycle, outbox, preferences
+from listserver import lifecycle, outbox, preferences, quality
 from listserver.fields import clean_answers
 from listserver.links import Links
 from listserver.models import Contact, ContactStatus, MailingList, SubscriptionStatus
@@ -128,18 +128,21 @@ def provenance(asked: list[dict], values: Mapping[str, object], version_id: int,
 
 
 def merge_answers(session: so.Session, contact_id: int, values: Mapping[str, object], sources: Mapping[str, dict],
-                  *, keep_known: bool) -> list[str]:
+                  *, keep_known: bool, name_keys: Collection[str] = ()) -> list[str]:
     """Write answers with their provenance; with keep_known, only questions not answered before.
-    The keys written."""
-    attributes, known = session.execute(
-        sa.select(Contact.attributes, Contact.attribute_sources).where(Contact.id == contact_id)).one()
+    The data-quality marks follow the names written (`name_keys`: the name questions). The keys written."""
+    attributes, known, flags = session.execute(
+        sa.select(Contact.attributes, Contact.attribute_sources, Contact.quality_flags)
+        .where(Contact.id == contact_id)).one()
     fresh = {k: v for k, v in values.items() if not (keep_known and k in attributes)}
     # A skipped question is noted only where nothing was ever answered.
     noted = {k: v for k, v in sources.items() if k in fresh or (k not in values and k not in attributes)}
     if not noted:
         return []
+    merged = {**attributes, **fresh}
+    marks = quality.name_flags(flags, merged, name_keys) if set(fresh) & set(name_keys) else flags
     session.execute(sa.update(Contact).where(Contact.id == contact_id)
-                    .values(attributes={**attributes, **fresh}, attribute_sources={**known, **noted},
+                    .values(attributes=merged, attribute_sources={**known, **noted}, quality_flags=marks,
                             updated_at=utcnow())
                     .execution_options(synchronize_session=False))
     return sorted(fresh)
@@ -172,7 +175,8 @@ def save_step(session: so.Session, version, profile: Profile, answers: Mapping[s
         sources = provenance(asked, checked.values, version.id, now)
         # Through an unproven token, what a confirmed person told us is never overwritten.
         saved = merge_answers(session, contact.id, checked.values, sources,
-                              keep_known=not profile.proven and contact.confirmed_at is not None)
+                              keep_known=not profile.proven and contact.confirmed_at is not None,
+                              name_keys=name_keys(definition["fields"]))
         _join_chosen_lists(session, version, profile, checked.values, proof, settings)
         lifecycle.record_event(session, contact, "profile_updated", fields=saved, form=definition["slug"],
                                version=version.number, source="form")
@@ -184,6 +188,11 @@ def save_step(session: so.Session, version, profile: Profile, answers: Mapping[s
                 token=Links(settings).profile_token(contact, proven=after.proven, writes=after.writes,
                                                    asked=after.asked),
                 next=next_fields(definition, after))
+
+
+def name_keys(specs: list[dict]) -> list[str]:
+    """The name questions among these, in form order: what a fake-name mark is judged on."""
+    return [spec["key"] for spec in specs if spec["type"] == "name"]
 
 
 def chosen_lists(definition: Mapping, values: Mapping[str, object]) -> list[int]:

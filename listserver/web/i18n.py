@@ -53,5 +53,8 @@ def init_app(app: Flask) -> None:
     app.context_processor(_template_context)
     # {{ form.title|localized }}: a plain string, or the current language's entry of a {language: text}.
     app.add_template_filter(lambda texts: languages.pick(texts, current()), "localized")
-    # {% set q = question(field) %}: label, help, choices, input type… in the current language.
-    app.add_template_global(lambda spec: questions.view(spec, current()), "question")
+    # {% set q = question(field) %}: label, help, choices, input type… in the current language, for
+    # the form being shown (a business-only form asks for a work address).
+    app.add_template_global(lambda spec: questions.view(
+        spec, current(), business_only=bool((g.get("form_definition") or {}).get("business_email_only"))),
+        "question")

@@ -88,7 +88,8 @@ def _submitted_answers() -> dict:
             abort(friendly(400, _("Not understood"), _("Send a JSON object of field names and values."),
                            error="invalid_json"))
         return data
-    return {key: (values if len(values) > 1 else values[0]) for key, values in request.form.lists()}
+    return fields.nest_parts({key: (values if len(values) > 1 else values[0])
+                              for key, values in request.form.lists()})
 
 
 def _check_inbox(version, contact: lifecycle.ContactRow | None = None):
@@ -217,7 +218,7 @@ def _invalid(version, answers: dict, status: str, errors: dict, suggestions: dic
              profile: profiling.Profile = profiling.NEW_VISITOR):
     if wants_json():
         return jsonify({"status": status, "errors": errors, "suggestions": suggestions}), 422
-    values = {k: v for k, v in answers.items() if isinstance(v, (str, list))}
+    values = {k: v for k, v in answers.items() if isinstance(v, (str, list, dict))}
     return _render_form(version, values=values, errors=errors, suggestions=suggestions, status=422,
                         profile=profile, profile_token=answers.get("profile_token"))
 

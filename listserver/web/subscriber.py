@@ -7,7 +7,7 @@ import json
 from flask import Blueprint, abort, current_app, g, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from listserver import lifecycle, preferences, rights
+from listserver import fields, lifecycle, preferences, rights
 from listserver.db import get_session
 from listserver.extensions import limiter
 from listserver.links import Links
@@ -128,7 +128,8 @@ def resume(token: str):
 @bp.post("/preferences/<token>/profile")
 def save_profile(token: str):
     contact = _contact_or_problem(Purpose.PREFERENCES, token, lock=True)
-    answers = {key: (values if len(values) > 1 else values[0]) for key, values in request.form.lists()}
+    answers = fields.nest_parts({key: (values if len(values) > 1 else values[0])
+                                 for key, values in request.form.lists()})
     errors = preferences.save_profile(get_session(), contact, answers)
     if errors:
         get_session().rollback()
