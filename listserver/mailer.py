@@ -7,6 +7,7 @@ import email.utils
 import os
 import smtplib
 import ssl
+from collections.abc import Iterable
 from email.header import Header
 from email.message import EmailMessage
 from pathlib import Path
@@ -160,3 +161,14 @@ def make_transport(settings: Settings) -> Transport:
     if settings.smtp_host:
         return SMTPTransport(settings)
     return MailboxTransport(settings.mail_dir)
+
+
+def remove_mailbox_copies(directory: Path, messages: Iterable[tuple[str, int]]) -> None:
+    """Delete the copies MailboxTransport kept of these (idempotency key, id) outbox messages."""
+    if not directory.is_dir():
+        return
+    for idempotency_key, message_id in messages:
+        # Named after the Message-ID (see MailboxTransport.send); .tmp is a write cut short.
+        for path in directory.glob(f"{idempotency_key}.{message_id}@*"):
+            if path.suffix in (".eml", ".tmp"):
+                path.unlink(missing_ok=True)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from listserver import lifecycle, preferences
+from listserver import lifecycle, mailer, preferences
 from listserver.models import AuditEntry, ConsentRecord, Contact, Event, MailingList, OutboxMessage
 from listserver.models._types import utcnow
+from listserver.settings import Settings
 
 
 def _iso(value):
@@ -53,10 +54,14 @@ def export_data(session: so.Session, contact: Contact) -> dict:
     }
 
 
-def erase(session: so.Session, contact: Contact) -> None:
-    """Remove the person; keep a hashed suppression and an audit entry without personal data."""
+def erase(session: so.Session, contact: Contact, settings: Settings) -> None:
+    """Remove the person and their emails (the mailbox's copies too); keep a hashed suppression and
+    an audit entry without personal data."""
     contact_id = contact.id
-    session.execute(sa.delete(OutboxMessage).where(OutboxMessage.contact_id == contact_id))
+    emails = session.execute(sa.delete(OutboxMessage).where(OutboxMessage.contact_id == contact_id)
+                             .returning(OutboxMessage.idempotency_key, OutboxMessage.id)).all()
     lifecycle.erase(session, contact)
     session.add(AuditEntry(actor="subscriber", action="contact_erased", detail={"contact_id": contact_id}))
     session.commit()
+    # Only once the erasure is committed: a rollback must not leave emails on record without their copies.
+    mailer.remove_mailbox_copies(settings.mail_dir, emails)

@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import socket
 import threading
+from email import message_from_bytes, policy
 from urllib.parse import quote, urlsplit
 
 import pytest
 import sqlalchemy as sa
 
-from listserver.models import Contact, OutboxMessage
+from listserver import embedded
+from listserver.extensions import db
 from listserver.links import Links
+from listserver.models import Contact, OutboxMessage
 from listserver.tokens import Purpose
 from tests.conftest import contact_in, contact_of, stamp
 from tests.test_api import make_token
@@ -204,3 +208,40 @@ def test_the_api_finds_the_address_however_it_is_typed(app, client, runner, zoe,
     auth = {"Authorization": f"Bearer {make_token(app, runner)}"}
     answer = client.get(f"/api/v1/contacts/{quote(typed)}", headers=auth)
     assert answer.status_code == 200 and answer.json["id"] == zoe.id
+
+
+def mailbox(directory) -> list:
+    """The emails the embedded mailbox kept, parsed."""
+    return [message_from_bytes(path.read_bytes(), policy=policy.default) for path in sorted(directory.glob("*.eml"))]
+
+
+def link_in(message, path: str) -> str:
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    return re.search(rf"https?://\S+(/{path}/\S+)", text).group(1)
+
+
+def test_erasure_deletes_the_persons_emails_from_the_embedded_mailbox(make_app, deliver):
+    app = make_app(smtp_host="")  # no relay: every email is kept as an .eml file
+    with app.app_context(), db.session() as db_session:
+        embedded.ensure_demo(db_session)
+    client, directory = app.test_client(), app.config["SETTINGS"].mail_dir
+    for address in ("erase-me@example-shop.net", "stays@example-shop.net"):
+        client.post("/f/demo", data={"email": address, "first_name": "Anna", "_ts": stamp(client)})
+    deliver(app)
+
+    def to(address, kind=None):
+        return [m for m in mailbox(directory) if m["To"] == address and kind in (None, m["X-Listserver-Kind"])]
+
+    [confirmation] = to("erase-me@example-shop.net", "confirmation")
+    client.post(link_in(confirmation, "confirm"))
+    deliver(app)
+    [magnet] = to("erase-me@example-shop.net", "lead_magnet")
+    assert client.post(f"{link_in(magnet, 'preferences')}/erase").status_code == 303
+    deliver(app)
+    [request] = to("erase-me@example-shop.net", "erase_request")
+
+    erased = client.post(link_in(request, "erase"))
+    assert erased.status_code == 200 and "Your data is erased" in erased.text
+    assert to("erase-me@example-shop.net") == []
+    assert not any("erase-me" in path.name or path.suffix == ".tmp" for path in directory.iterdir())
+    assert [m["X-Listserver-Kind"] for m in to("stays@example-shop.net")] == ["confirmation"]

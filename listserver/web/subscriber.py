@@ -217,7 +217,7 @@ def erase_page(token: str):
 @bp.post("/erase/<token>")
 def erase(token: str):
     contact = _contact_or_problem(Purpose.ERASE, token, lock=True)
-    rights.erase(get_session(), contact)
+    rights.erase(get_session(), contact, _settings())
     return friendly(200, _("Your data is erased"),
                     _("We have deleted your subscriptions, profile and history. You will not hear from us again "
                       "unless you sign up anew."))
