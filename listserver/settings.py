@@ -45,6 +45,9 @@ class Settings:
     form_cache_seconds: float = 2.0  # how long a published form change may take to show
     form_min_seconds: float = 2.0
     form_max_age_hours: float = 24.0
+    # Proof of work past a rate limit: the browser tries half this many SHA-256 hashes on average
+    # (a phone about a million a second in static/challenge.js; a script pays the same CPU).
+    challenge_max_number: int = 500_000
 
     ratelimit_ip: str = "30/minute;500/day"
     ratelimit_address: str = "5/hour"  # sign-ups of an address already known (its first is not counted)

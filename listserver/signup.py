@@ -25,6 +25,7 @@ class Outcome(enum.StrEnum):
     ACCEPTED = "accepted"  # the visitor is told to check the inbox, whatever happened inside
     INVALID = "invalid"  # field errors to show
     SUGGEST = "suggest"  # a likely typo in the address; ask before going on
+    RATE_LIMITED = "rate_limited"  # an address signed up too often: nothing written, a challenge to ask
 
 
 @dataclass
@@ -96,7 +97,7 @@ def submit(
         # The limit is on coming back (an inbox flooded through our forms), so an address's
         # first sign-up is never counted, and the usual path saves a Redis round trip.
         session.rollback()
-        return SubmitResult(Outcome.ACCEPTED)
+        return SubmitResult(Outcome.RATE_LIMITED)
     _sign_up_again(session, contact, checked.values, sources, list_ids, proof, event, context, settings,
                    name_keys=names)
     session.commit()

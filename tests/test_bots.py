@@ -34,17 +34,22 @@ def test_check_inbox_page_is_reused_and_stays_what_a_fresh_render_gives(app, cli
     assert "in-frame" in pages["/f/demo/frame"] and "in-frame" not in pages["/f/demo"]
 
 
-def test_missing_or_forged_stamp_is_dropped(client, session):
-    assert client.post("/f/demo", data={"email": "nostamp@example-shop.net"}).status_code == 200
-    assert client.post("/f/demo", data={"email": "forged@example-shop.net", "_ts": "abc.def.ghi"}).status_code == 200
+ONE_MORE_STEP = "One more step"
+
+
+def test_missing_or_forged_stamp_asks_one_more_step(client, session):
+    for address, extra in (("nostamp@example-shop.net", {}), ("forged@example-shop.net", {"_ts": "abc.def.ghi"})):
+        page = client.post("/f/demo", data={"email": address, **extra})
+        assert page.status_code == 200 and ONE_MORE_STEP in page.text and f'value="{address}"' in page.text
     assert stored(session) == 0
 
 
-def test_too_fast_is_dropped(make_app, session):
+def test_too_fast_asks_one_more_step(make_app, session):
     app = make_app(form_min_seconds=5)
     client = app.test_client()
     page = client.post("/f/demo", data={"email": "fast@example-shop.net", "_ts": stamp(client)})
-    assert page.status_code == 200 and "Check your inbox" in page.text
+    assert page.status_code == 200 and ONE_MORE_STEP in page.text and "Check your inbox" not in page.text
+    assert 'data-wait-ms="5000"' in page.text  # a press before the fresh stamp is old enough waits for it
     assert stored(session) == 0
 
 
@@ -59,20 +64,23 @@ def test_stamp_of_another_form_is_dropped(app, client, session):
 def test_per_ip_limit_is_shared_by_every_worker_through_redis(make_app, redis_client, session):
     # Two apps stand for two web workers (or hosts): one count in Redis, not one each.
     workers = [make_app(redis_url=REDIS_URL, ratelimit_ip="3/minute").test_client() for _ in range(2)]
+    pages = []
     for n in range(6):
         client = workers[n % 2]
         page = client.post("/f/demo", data={"email": f"ip{n}@example-shop.net", "_ts": stamp(client)})
-        assert page.status_code == 200 and "Check your inbox" in page.text
+        pages.append(page.status_code == 200 and ("Check your inbox" in page.text, "data-challenge" in page.text))
+    assert pages == [(True, False)] * 3 + [(False, True)] * 3  # past the limit, a challenge, not a loss
     assert stored(session) == 3
 
 
 def test_every_window_of_the_per_ip_limit_counts(make_app, redis_client, session):
     app = make_app(redis_url=REDIS_URL, ratelimit_ip="100/minute;2/day")
     client = app.test_client()
+    inbox_pages = 0
     for n in range(4):
         page = client.post("/f/demo", data={"email": f"day{n}@example-shop.net", "_ts": stamp(client)})
-        assert page.status_code == 200 and "Check your inbox" in page.text
-    assert stored(session) == 2  # the day's window, though the minute's has room
+        inbox_pages += page.status_code == 200 and "Check your inbox" in page.text
+    assert inbox_pages == stored(session) == 2  # the day's window, though the minute's has room
 
 
 @pytest.mark.parametrize("in_redis", [False, True], ids=["memory", "redis"])
@@ -91,7 +99,9 @@ def test_per_address_limit_counts_coming_back(make_app, session):
     for name in ("Ann", "Bea", "Cid", "Dee", "Eve"):
         page = client.post("/f/demo", data={"email": "often@example-shop.net", "_ts": stamp(client),
                                             "first_name": name})
-        assert page.status_code == 200 and "Check your inbox" in page.text  # the same answer when refused
+        # Past the limit, a challenge: the form again, filled in, nothing written yet.
+        assert page.status_code == 200 and ("Check your inbox" in page.text) == (name in ("Ann", "Bea", "Cid"))
+        assert ("data-challenge" in page.text) == (name in ("Dee", "Eve"))
     assert session.scalar(sa.select(sa.func.count(OutboxMessage.id))) == 3
     [contact] = session.scalars(sa.select(Contact)).all()
     assert contact.attributes["first_name"] == "Cid"  # the refused two changed nothing

@@ -473,7 +473,16 @@ listserver:profile (signed profile token), listserver:<slug>:views, listserver:<
       button.textContent = text("sending", "\u2026");
       button.setAttribute("aria-disabled", "true");
       status.textContent = text("sending", "");
+      post(answers, 0);
+    });
+
+    // One submission. A second step listserver asks for (a fresh stamp to wait out, a challenge
+    // to solve) is done here without the visitor: they see "Sending…" a moment longer.
+    function post(answers, round) {
       send("POST", "/f/" + slug, answers, function (code, data) {
+        if (code === 200 && round < 3 && (data.status === "retry" || data.status === "challenge")) {
+          return secondStep(answers, data, function () { post(answers, round + 1); });
+        }
         busy = false;
         button.textContent = label;
         button.removeAttribute("aria-disabled");
@@ -484,7 +493,7 @@ listserver:profile (signed profile token), listserver:<slug>:views, listserver:<
         alert.textContent = data.message || text("failed", "Something went wrong.");
         if (code === 0 || code === 403) plain = true; // the next press posts the plain form
       });
-    });
+    }
 
     // Errors by field key: marked, described, announced, and the first one focused.
     function show(errors, suggestions) {
@@ -539,6 +548,29 @@ listserver:profile (signed profile token), listserver:<slug>:views, listserver:<
         } })
       ]);
     }
+  }
+
+  // {"status": "retry", "after_ms", "stamp"} or {"status": "challenge", "challenge", "field"}: then again().
+  function secondStep(answers, data, again) {
+    var started = new Date().getTime(), wait = +data.after_ms || 0;
+    function resend(solution) {
+      if (solution) answers[data.field || "_pow"] = solution;
+      setTimer(again, Math.max(0, wait - (new Date().getTime() - started)));
+    }
+    if (typeof data.stamp === "string" && data.stamp) answers[def.stamp_field || "_ts"] = stamp = data.stamp;
+    if (data.status !== "challenge") return resend(null);
+    solver(function (solve) {
+      if (!solve) return resend(null); // listserver asks again, and after three rounds says why
+      solve(data.challenge, resend);
+    });
+  }
+
+  // The proof-of-work solver, fetched from listserver the first time a challenge comes.
+  function solver(done) {
+    var ready = function () { done(W.listserverChallenge && W.listserverChallenge.solve); };
+    if (W.listserverChallenge) return ready();
+    (D.head || D.documentElement).appendChild(h("script", { src: B + "/static/challenge.js", async: true, onload: ready,
+      onerror: function () { done(null); } }));
   }
 
   function noteOf(note) {

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import math
 
 from flask import Blueprint, abort, current_app, g, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 
 from listserver import fields, forms, lifecycle, memo, profiling, signup
-from listserver.bots import HONEYPOT_FIELD, STAMP_FIELD, Guard, Verdict
+from listserver.bots import CHALLENGED, HONEYPOT_FIELD, STAMP_FIELD, Guard, Tally, Verdict
+from listserver.challenge import SOLUTION_FIELD
 from listserver.db import get_db, get_session
 from listserver.extensions import limiter
 from listserver.links import Links
@@ -45,7 +47,8 @@ def load_form(slug: str) -> forms.PublishedForm:
 
 
 def _render_form(version, *, values=None, errors=None, suggestions=None, status=200,
-                 profile: profiling.Profile = profiling.NEW_VISITOR, profile_token: str | None = None, notice=None):
+                 profile: profiling.Profile = profiling.NEW_VISITOR, profile_token: str | None = None, notice=None,
+                 second_step: dict | None = None):
     definition = version.definition
     response = make_response(render_template(
         "public/form.html",
@@ -54,6 +57,7 @@ def _render_form(version, *, values=None, errors=None, suggestions=None, status=
         profile_token=profile_token if profile.recognised else None,
         frame=_in_frame(),
         notice=notice,
+        second_step=second_step,
         values=values or {},
         errors=errors or {},
         suggestions=suggestions or {},
@@ -178,16 +182,10 @@ def submit_form(slug: str):
         answers["email"] = answers[USE_SUGGESTION_FIELD]
     settings = current_app.config["SETTINGS"]
     verdict = guard().check(slug, answers, client_ip())
-    if verdict == Verdict.UNSTAMPED and not request.is_json:
-        # A plain HTML snippet on another site cannot carry a fresh render stamp: show the form
-        # filled in, with one, and ask for one more press. Nothing is stored or sent before it.
-        values = {k: v for k, v in answers.items() if isinstance(v, (str, list)) and not k.startswith("_")}
-        return _render_form(version, values=values, notice=_("One more step: check your details and press the "
-                                                             "button to sign up."))
-    if verdict != Verdict.HUMAN:
-        # Bots get exactly what people get, so they learn nothing; no email is sent.
-        log.info("form %s: submission dropped (%s)", slug, verdict.value)
-        return _check_inbox(version)
+    if verdict != Verdict.HUMAN and verdict != Verdict.SOLVED:
+        return _second_step(version, answers, verdict)
+    if verdict == Verdict.SOLVED:
+        _tally(slug, Tally.PASSED, verdict)
     visitor = signup.Visitor(client_ip(), request.user_agent.string, "api" if request.is_json else "form",
                              language=g.form_language)
     if fields.is_blank(answers.get("email")):  # no address: answers for a visitor the token names
@@ -197,12 +195,60 @@ def submit_form(slug: str):
     typed = answers.get("email")
     result = signup.submit(
         get_session(), version, answers, visitor, settings,
-        allow_address=guard().allow_address,
+        allow_address=_always if verdict == Verdict.SOLVED else guard().allow_address,
         typed_email_confirmed=isinstance(typed, str) and typed == answers.get(EMAIL_CHECKED_FIELD),
     )
     if result.outcome == signup.Outcome.ACCEPTED:
         return _check_inbox(version, result.contact)
+    if result.outcome == signup.Outcome.RATE_LIMITED:
+        return _second_step(version, answers, Verdict.RATE_LIMITED)
     return _invalid(version, answers, result.outcome.value, result.errors, result.suggestions)
+
+
+def _always(key: str) -> bool:
+    return True
+
+
+def _second_step(version, answers: dict, verdict: Verdict):
+    """The answer to a submission the bot checks did not take.
+
+    A certain bot (a filled honeypot) gets exactly what a person gets, so it learns nothing, and
+    nothing is stored or sent. Anything else may be a person (autofill pressed at once, a tab
+    kept for days, a plain HTML form on another site, forty people behind one address): nothing
+    is stored yet, and they are asked for a second step. A page shows the form again, filled in,
+    with a fresh stamp ("One more step"), where static/challenge.js waits out the stamp's
+    minimum age and solves a challenge; the embed script gets the same as JSON and does it unseen.
+    """
+    slug = version.definition["slug"]
+    if verdict == Verdict.HONEYPOT:
+        _tally(slug, Tally.DROPPED, verdict)
+        return _check_inbox(version)
+    challenge = None
+    if verdict in CHALLENGED:
+        if verdict == Verdict.UNSOLVED:
+            _tally(slug, Tally.FAILED, verdict)
+        _tally(slug, Tally.CHALLENGED, verdict)
+        challenge = guard().challenge().as_json()
+    else:
+        _tally(slug, Tally.SECOND_STEP, verdict)
+    # A fresh stamp is young: what is sent with it waits until the form's minimum age has passed.
+    # A challenge comes after the stamp checks passed, so the embed keeps its stamp and need not wait.
+    min_age_ms = math.ceil(current_app.config["SETTINGS"].form_min_seconds * 1000)
+    notice = _("One more step: check your details and press the button to sign up.")
+    if wants_json():
+        body = {"status": "challenge", "challenge": challenge, "field": SOLUTION_FIELD} if challenge else {
+            "status": "retry", "after_ms": min_age_ms, "stamp": guard().stamp(slug)}
+        response = jsonify({**body, "message": notice})
+        response.headers["Cache-Control"] = "no-store"
+        return response
+    values = {k: v for k, v in answers.items() if isinstance(v, (str, list, dict)) and not k.startswith("_")}
+    return _render_form(version, values=values, notice=notice,
+                        second_step={"wait_ms": min_age_ms, "challenge": challenge, "field": SOLUTION_FIELD})
+
+
+def _tally(slug: str, tally: Tally, verdict: Verdict) -> None:
+    guard().count(tally)
+    log.info("form %s: bot check %s (%s)", slug, tally.value, verdict.value)
 
 
 def _profiling_step(version, profile: profiling.Profile, answers: dict, visitor: signup.Visitor):
