@@ -157,7 +157,8 @@ def _profile_magnets(spec: object, fields: list[dict]) -> list[dict]:
         after = magnet.get("after") if isinstance(magnet, Mapping) else None
         if not after or not isinstance(after, list) or not set(after) <= keys - {"email"} or not magnet.get("title"):
             raise SpecError("each of 'profile_magnets' needs a 'title' and 'after': a list of the form's fields")
-        magnets.append({"after": list(after), "url": str(magnet.get("url") or ""),
+        url = _web_url(magnet.get("url"), f"profile_magnets[{len(magnets)}].url", own_path=True)
+        magnets.append({"after": list(after), "url": url,
                         **{key: _localized(magnet.get(key)) for key in LEAD_MAGNET_LOCALIZABLE}})
     return magnets
 
@@ -167,15 +168,39 @@ WHEN_COMPLETE = ("thanks", "nothing")  # what a recognised visitor with nothing 
 
 def _privacy_url(value: object) -> str | None:
     """The form's privacy policy, shown beside the consent text: a web address or nothing."""
+    return _web_url(value, "privacy_url") or None
+
+
+def _web_url(value: object, name: str, *, own_path: bool = False) -> str:
+    """A link visitors follow from a page or an email: http(s), or with `own_path` a path on this
+    server ("/static/guide.pdf"); "" for none."""
     if value in (None, ""):
-        return None
-    try:
-        parts = urlsplit(value) if isinstance(value, str) else None
-        host = parts and parts.hostname
-    except ValueError:  # a broken [IPv6] part or port
-        host = None
-    if not host or parts.scheme.lower() not in ("http", "https") or re.search(r"[\s\x00-\x1f\x7f]", value):
-        raise SpecError("'privacy_url' must be a web address starting with https:// or http://")
+        return ""
+    # javascript:, data: and vbscript: links run code in the page that shows them; anything
+    # relative ("guide.pdf", "www.shop.example") leads somewhere else on every site the form is on.
+    # Backslashes and spaces are refused: browsers read "/\evil.example" as another host.
+    fine = isinstance(value, str) and not re.search(r"[\s\x00-\x1f\x7f\\]", value)
+    if fine:
+        try:
+            parts = urlsplit(value)
+            fine = (parts.scheme.lower() in ("http", "https") and bool(parts.hostname)) or (
+                own_path and not parts.scheme and not parts.netloc and value.startswith("/")
+                and not value.startswith("//"))
+        except ValueError:  # a broken [IPv6] part
+            fine = False
+    if not fine:
+        raise SpecError(f"{name!r} must be a web address starting with https:// or http://"
+                        + (" (or a path on this server starting with /)" if own_path else ""))
+    return value
+
+
+def _fields_per_view(value: object, count: int) -> int:
+    if value in (None, "", 0):
+        return count
+    if isinstance(value, str) and value.isascii() and value.isdigit():  # int() would take "٣" and choke on "²"
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise SpecError("'fields_per_view' must be a whole number, 1 or more")
     return value
 
 
@@ -245,6 +270,8 @@ def build_definition(session: so.Session, spec: Mapping, lists: list[MailingList
     if lead_magnet:
         lead_magnet = {key: _localized(value) if key in LEAD_MAGNET_LOCALIZABLE else value
                        for key, value in lead_magnet.items()}
+        if "url" in lead_magnet:
+            lead_magnet["url"] = _web_url(lead_magnet["url"], "lead_magnet.url", own_path=True)
     return {
         "slug": spec["slug"],
         "name": str(spec.get("name") or spec["slug"]),
@@ -252,7 +279,7 @@ def build_definition(session: so.Session, spec: Mapping, lists: list[MailingList
         "intro": _localized(spec.get("intro")),
         "language": language,
         "fields": fields,
-        "fields_per_view": int(spec.get("fields_per_view") or len(fields)),
+        "fields_per_view": _fields_per_view(spec.get("fields_per_view"), len(fields)),
         # The text in the form's own language (English for "auto" forms); FormVersion hashes this one.
         "consent_text": languages.pick(consent_texts, _text_language(language)),
         "consent_texts": consent_texts,
@@ -261,7 +288,7 @@ def build_definition(session: so.Session, spec: Mapping, lists: list[MailingList
         "business_email_only": bool(spec.get("business_email_only", False)),
         "allowed_origins": _origins(spec.get("allowed_origins")),
         "display": display_rules(spec.get("display")),
-        "site_url": str(spec.get("site_url") or ""),  # where the form lives; email links lead back there
+        "site_url": _web_url(spec.get("site_url"), "site_url"),  # where the form lives; email links lead back there
         "profile_magnets": _profile_magnets(spec.get("profile_magnets"), fields),
         "lists": [{"id": l.id, "key": l.key, "name": l.name, "description": l.description} for l in lists],
         "success_message": _localized(spec.get("success_message")),

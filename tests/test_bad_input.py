@@ -245,3 +245,44 @@ def test_erasure_deletes_the_persons_emails_from_the_embedded_mailbox(make_app, 
     assert to("erase-me@example-shop.net") == []
     assert not any("erase-me" in path.name or path.suffix == ".tmp" for path in directory.iterdir())
     assert [m["X-Listserver-Kind"] for m in to("stays@example-shop.net")] == ["confirmation"]
+
+
+SPRING = {"slug": "spring", "name": "Spring sale", "lists": ["newsletter"], "fields": ["email", "company"],
+          "lead_magnet": {"title": "10 % off", "url": "https://shop.example-shop.net/coupon"},
+          "profile_magnets": [{"after": ["company"], "title": "Price list", "url": "/static/demo/checklist.html"}],
+          "site_url": "https://shop.example-shop.net/spring"}
+BAD_LINKS = ["javascript:alert(document.cookie)", " JavaScript:alert(1)", "java\tscript:alert(1)",
+             "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==", "vbscript:msgbox(1)",
+             "coupon.pdf", "www.shop.example-shop.net/coupon", "//evil.example/coupon", "/\\evil.example/coupon",
+             "https://", "ftp://shop.example-shop.net/coupon"]
+
+
+def with_link(where: str, url: str) -> dict:
+    if where == "lead_magnet.url":
+        return {**SPRING, "lead_magnet": {**SPRING["lead_magnet"], "url": url}}
+    if where == "profile_magnets[0].url":
+        return {**SPRING, "profile_magnets": [{**SPRING["profile_magnets"][0], "url": url}]}
+    return {**SPRING, where: url}
+
+
+@pytest.mark.parametrize("where", ["lead_magnet.url", "profile_magnets[0].url", "site_url", "privacy_url"])
+@pytest.mark.parametrize("url", BAD_LINKS)
+def test_forms_create_refuses_links_that_are_not_web_addresses(app, client, tmp_path, where, url):
+    (tmp_path / "form.json").write_text(json.dumps(with_link(where, url)))
+    result = invoke(app, "forms", "create", str(tmp_path / "form.json"))
+    assert result.exit_code != 0 and f"'{where}' must be a web address starting with https://" in result.output
+    assert client.get("/f/spring").status_code == 404  # nothing published
+
+
+def test_forms_create_takes_web_addresses_and_paths_here(app, client, tmp_path):
+    (tmp_path / "form.json").write_text(json.dumps({**SPRING, "privacy_url": "http://shop.example-shop.net/privacy"}))
+    result = invoke(app, "forms", "create", str(tmp_path / "form.json"))
+    assert result.exit_code == 0, result.output
+    assert 'href="http://shop.example-shop.net/privacy"' in client.get("/f/spring").text
+
+
+@pytest.mark.parametrize("per_view", ["²", "two", 1.5, -1])
+def test_forms_create_names_a_fields_per_view_that_is_not_a_whole_number(app, tmp_path, per_view):
+    (tmp_path / "form.json").write_text(json.dumps({**SPRING, "fields_per_view": per_view}))
+    result = invoke(app, "forms", "create", str(tmp_path / "form.json"))
+    assert result.exit_code == 1 and "'fields_per_view' must be a whole number" in result.output
