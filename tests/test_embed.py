@@ -281,8 +281,8 @@ def test_quiz_answers_join_lists_by_their_opt_in_rule(app, client, guide, delive
 def test_frame_may_be_framed_by_allowed_sites_only(client, guide):
     frame = client.get("/f/guide/frame")
     assert frame.status_code == 200 and 'action="/f/guide/frame"' in frame.text and "frame.js" in frame.text
-    assert frame.headers["Content-Security-Policy"] == f"frame-ancestors 'self' {SHOP}"
-    assert client.get("/f/guide").headers["Content-Security-Policy"] == "frame-ancestors 'self'"
+    assert f"frame-ancestors 'self' {SHOP};" in frame.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'self';" in client.get("/f/guide").headers["Content-Security-Policy"]
     answer = client.post("/f/guide/frame", data={"email": "not-an-address", "_ts": stamp_for(client)["stamp"]})
     assert answer.status_code == 422 and "frame.js" in answer.text
 
