@@ -58,7 +58,7 @@ def test_production_refuses_a_base_url_that_is_not_https(tmp_path, url):
     ("changeme" * 4, "the key is"),  # long enough, but eight characters over and over
     (f"{STRONG},changeme", "key 2 of 2 (newest first) is"),  # an old key still verifies every link
     (f"hunter2,{STRONG},aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "key 1 and 3 of 3 (newest first) are"),
-])
+], ids=["x", "changeme", "changeme-4-times", "weak-old-key", "two-weak-of-three"])
 def test_production_refuses_weak_keys_and_says_how_to_make_one(tmp_path, keys, which):
     with pytest.raises(SettingsError) as refused:
         start(production(LISTSERVER_SECRET_KEYS=keys), tmp_path)
