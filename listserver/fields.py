@@ -352,6 +352,9 @@ def _clean_address(raw: object, answers: Mapping[str, object], rules: Mapping) -
     country = answers.get(rules["country_field"]) if rules.get("country_field") else raw.get("country")
     country = country or rules.get("default_country")
     country = country.strip().upper()[:8] if isinstance(country, str) else ""
+    if country not in country_names("en") and rules.get("country_field"):
+        # No country part to mark: the form's own country question was left out or left blank.
+        raise FieldError(_l("Choose your country first: the address is checked against its format."))
     if country not in country_names("en"):
         errors["country"] = str(_l("Choose a country from the list."))
     if errors:

@@ -23,8 +23,8 @@ PROVIDERS: dict[str, tuple[str, ...]] = {
     # Global brands: any other suffix after these names is a slip (see GLOBAL).
     "gmail": ("com",),
     "googlemail": ("com",),
-    "yahoo": ("com", "co.uk", "fr", "de", "it", "es", "ca", "co.jp", "co.in", "co.id", "com.tw", "com.br", "com.ar", "com.pe",
-              "com.mx", "com.au", "co.nz", "co.za", "co.kr", "co.th", "co.il", "com.sg", "com.my", "com.ph",
+    "yahoo": ("com", "co.uk", "fr", "de", "it", "es", "ca", "co.jp", "co.in", "co.id", "com.tw", "com.br", "com.ar",
+              "com.pe", "com.mx", "com.au", "co.nz", "co.za", "co.kr", "co.th", "co.il", "com.sg", "com.my", "com.ph",
               "com.vn", "com.hk", "com.tr", "com.co", "com.cn", "com.ru", "com.is", "ae", "at", "be", "ch", "cn",
               "cz", "dk", "fi", "gr", "hu", "ie", "in", "jp", "nl", "no", "pl", "pt", "ro", "ru", "se"),
     "ymail": ("com",),

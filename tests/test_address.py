@@ -80,6 +80,9 @@ def test_the_country_can_come_from_the_forms_own_country_question(app):
     with app.test_request_context():
         assert clean_answers(spec, {"country": "DE", "address": parts}).errors == {
             "address": {"postal_code": "Enter a postal code like 26133."}}
+        assert clean_answers(spec, {"address": parts}).errors == {
+            "address": "Choose your country first: the address is checked against its format.",
+            "country": "This field is required."}
         assert clean_answers(spec, {"country": "DE", "address": {**parts, "postal_code": "10117"}}).values == {
             "country": "DE", "address": {"country": "DE", "street": "Unter den Linden 1", "city": "Berlin",
                                          "postal_code": "10117"}}

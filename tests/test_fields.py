@@ -172,7 +172,8 @@ TYPOS = [("yaho.com", "yahoo.com"), ("yahoo.co", "yahoo.com"), ("gmail.com.br", 
          ("gmial.con", "gmail.com"), ("gmai.com", "gmail.com"), ("hotmial.com", "hotmail.com"),
          ("hotamil.com", "hotmail.com"), ("hotmail.co", "hotmail.com"), ("yahoo.con", "yahoo.com"),
          ("yahoo.cm", "yahoo.com"), ("outlok.com", "outlook.com"), ("iclod.com", "icloud.com"),
-         ("aol.con", "aol.com"), ("gmx.con", "gmx.com"), ("interai.pl", "interia.pl"), ("hotmail.co.tj", "hotmail.co.th"),
+         ("aol.con", "aol.com"), ("gmx.con", "gmx.com"), ("interai.pl", "interia.pl"),
+         ("hotmail.co.tj", "hotmail.co.th"),
          ("yahoo.co.ukk", "yahoo.co.uk")]
 
 
