@@ -9,7 +9,7 @@ import re
 # links from harmless ones, every link is hidden.
 LINK_PLACEHOLDER = "[link hidden]"
 _LINK = re.compile(r"""(?:https?|mailto):[^\s<>"'`]+""", re.IGNORECASE)
-_ADDRESS = re.compile(r"""[^\s<>"'`(),;:@\[\]]+@([^\s<>"'`(),;:@\[\]]+\.[^\s<>"'`(),;:@\[\]]+)""")
+_ADDRESS = re.compile(r"""[^\s<>"'`(),;:@\[\]]+@[^\s<>"'`(),;:@\[\]]+\.[^\s<>"'`(),;:@\[\]]+""")
 
 
 def mask_address(address: str) -> str:
