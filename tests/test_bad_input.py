@@ -116,9 +116,10 @@ def test_an_api_cursor_of_odd_digits_is_a_400_naming_it(app, client, runner, aft
     assert "'after'" in answer.json["message"]
 
 
-def post_chunked(base_url: str, path: str, content_type: str, body: bytes) -> tuple[int, dict]:
+def post_chunked(base_url: str, path: str, content_type: str, body: bytes, *, framed: bool = False) -> tuple[int, dict]:
     """POST with Transfer-Encoding: chunked and no Content-Length, from a raw socket, as a script can;
-    the status and JSON answer. The test client always sends a length, so this needs a real server."""
+    the status and JSON answer. The test client always sends a length, so this needs a real server.
+    With `framed`, the body is sent as it is, chunk framing included."""
     address = urlsplit(base_url)
     sock = socket.create_connection((address.hostname, address.port), timeout=30)
 
@@ -126,6 +127,9 @@ def post_chunked(base_url: str, path: str, content_type: str, body: bytes) -> tu
         try:
             sock.sendall(f"POST {path} HTTP/1.1\r\nHost: {address.netloc}\r\nContent-Type: {content_type}\r\n"
                          "Accept: application/json\r\nTransfer-Encoding: chunked\r\n\r\n".encode())
+            if framed:
+                sock.sendall(body)
+                return
             for start in range(0, len(body), 16 * 1024):
                 chunk = body[start:start + 16 * 1024]
                 sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
@@ -156,6 +160,15 @@ def test_a_chunked_body_over_the_limit_is_a_413_not_its_first_64_kb(live_server,
     status, answer = post_chunked(base_url, "/f/demo", content_type, body)
     assert status == 413 and answer["error"] == "request_entity_too_large"
     assert contact_in(live, "big@example-shop.net") is None
+
+
+def test_a_broken_chunk_is_a_400(live_server, client):
+    live, base_url = live_server
+    body = f"email=broken%40example-shop.net&_ts={stamp(client)}".encode()
+    status, answer = post_chunked(base_url, "/f/demo", "application/x-www-form-urlencoded",
+                                  b"%x\r\n%s\r\nzz\r\n" % (len(body), body), framed=True)
+    assert status == 400 and answer["error"] == "bad_request"
+    assert contact_in(live, "broken@example-shop.net") is None
 
 
 def test_a_chunked_body_within_the_limit_is_taken(live_server, client):

@@ -73,7 +73,8 @@ class StreamedBodyLimit:
         self.app, self.limit = app, limit
 
     def __call__(self, environ, start_response):
-        if environ.get("wsgi.input_terminated") and not environ.get("CONTENT_LENGTH"):
+        chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+        if chunked and environ.get("wsgi.input_terminated") and not environ.get("CONTENT_LENGTH"):
             try:
                 body = _read_at_most(environ["wsgi.input"], self.limit + 1)
             except (OSError, ValueError):  # a broken chunk: werkzeug's answer to a cut body, 400
