@@ -7,6 +7,7 @@ consent of a new address's sign-up on each path, and a form that allows no other
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import unicodedata
@@ -72,6 +73,22 @@ def test_cli_finds_a_decomposed_address_and_revokes_her_links(app, client, zoe):
     revoked = invoke(app, "contacts", "revoke-links", DECOMPOSED)
     assert revoked.exit_code == 0, revoked.output
     assert client.get(zoe).status_code == 410  # the leaked link stops working, as she asked
+
+
+def test_a_pause_and_its_end_are_in_the_persons_own_record(app, client, zoe):
+    """What the marketer shows when asked for proof: the pause, its end and its date belong to her."""
+    client.post(f"{zoe}/pause", data={"months": "3"})
+    client.post(f"{zoe}/resume")
+    shown = invoke(app, "contacts", "show", COMPOSED)
+    assert shown.exit_code == 0, shown.output
+    record = json.loads(shown.output)
+    mine = [(c["action"], c["method"]) for c in record["consent"] if c["method"] == "preference_center"]
+    assert mine == [("paused", "preference_center"), ("resumed", "preference_center")]
+    [paused] = [e for e in record["events"] if e["kind"] == "paused"]
+    until = dt.datetime.fromisoformat(paused["data"]["until"])
+    assert 85 <= (until - dt.datetime.fromisoformat(paused["at"])).days <= 95
+    assert paused["data"]["method"] == "preference_center"
+    assert [e["kind"] for e in record["events"]][-2:] == ["paused", "resumed"]
 
 
 # --- only a confirmed address chooses topics ----------------------------------------------------
@@ -223,8 +240,11 @@ def test_a_form_without_allowed_sites_refuses_every_other_origin(client, private
         client.post("/f/private", json={"email": "x@example-shop.net", "_ts": own_stamp}, headers={"Origin": origin}),
     ]
     for answer in answers:
-        assert answer.status_code == 403 and answer.json["error"] == "origin_not_allowed"
+        assert answer.status_code == 403 and answer.json["status"] == "error"
+        assert answer.json["error"] == "origin_not_allowed" and "form's settings" in answer.json["message"]
         assert "Access-Control-Allow-Origin" not in answer.headers
+        # A shared cache must not hand this refusal to the form's own site, nor its answers to others.
+        assert "Origin" in answer.headers["Vary"]
     assert contact_of(session, "x@example-shop.net") is None
 
 
