@@ -61,3 +61,14 @@ translations: $(VENV)/.installed
 	$(if $(NEW),$(BIN)/pybabel init -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) -l $(NEW))
 	$(BIN)/pybabel -q update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) --ignore-obsolete
 	$(BIN)/pybabel compile -d $(TRANSLATIONS) --statistics
+
+# Mutation testing (issue 18), never part of `make test` or CI: mutmut changes the modules whose rules
+# guard people one small edit at a time ([tool.mutmut] in pyproject.toml) and runs the tests that reach
+# each edit; bench/mutation_scores.py prints the score per module (see bench/MUTATION.md). A full run
+# takes long on two cores: ONLY='listserver.web.cors.*' (mutmut's mutant names, several allowed) runs
+# a part.
+# `$(BIN)/mutmut results` lists the survivors, `$(BIN)/mutmut show NAME` shows one.
+.PHONY: mutation
+mutation: services
+	LISTSERVER_TEST_DATABASE=sqlite $(BIN)/mutmut run --max-children 2 $(foreach name,$(ONLY),'$(name)')
+	$(BIN)/python bench/mutation_scores.py
