@@ -91,6 +91,20 @@ def test_a_pause_and_its_end_are_in_the_persons_own_record(app, client, zoe):
     assert [e["kind"] for e in record["events"]][-2:] == ["paused", "resumed"]
 
 
+def test_pages_opened_from_a_personal_link_are_not_kept_nor_passed_on(app, client, zoe, deliver, inbox, session):
+    """The link in the address bar is the key to her data: no cache keeps the page, and no site she
+    goes on to from it learns the link through the Referer header."""
+    from listserver.links import Links
+
+    unsubscribe = Links(app.config["SETTINGS"]).unsubscribe(contact_of(session, COMPOSED)).split("5000", 1)[1]
+    client.post(f"{zoe}/data")
+    deliver(app)
+    data = inbox.link(_mails(inbox, COMPOSED, "data_export")[0], "data")
+    for answer in (client.get(zoe), client.get(unsubscribe), client.get(data), client.post(data)):
+        assert answer.status_code == 200
+        assert answer.headers["Cache-Control"] == "no-store" and answer.headers["Referrer-Policy"] == "no-referrer"
+
+
 # --- only a confirmed address chooses topics ----------------------------------------------------
 
 PENDING_ADDRESS = "waiting@example-shop.net"
