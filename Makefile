@@ -69,6 +69,7 @@ translations: $(VENV)/.installed
 # a part.
 # `$(BIN)/mutmut results` lists the survivors, `$(BIN)/mutmut show NAME` shows one.
 .PHONY: mutation
-mutation: services
+mutation: $(VENV)/.installed services
+	$(UV) sync --locked --extra test --extra mutation --python $(PYTHON) --quiet
 	LISTSERVER_TEST_DATABASE=sqlite $(BIN)/mutmut run --max-children 2 $(foreach name,$(ONLY),'$(name)')
 	$(BIN)/python bench/mutation_scores.py
