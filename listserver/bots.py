@@ -62,7 +62,7 @@ class Guard:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.signer = Signer(settings)
-        self.limiter: FixedWindowRateLimiter | None = None  # connected on first use (_hit)
+        self.limiter: FixedWindowRateLimiter | None = None  # connected on first use (_using_store)
         self.breaker = Breaker(settings.redis_retry_seconds)  # the only use of Redis in a request
         self.ip_limits = parse_many(settings.ratelimit_ip)
         self.address_limits = parse_many(settings.ratelimit_address)
@@ -152,7 +152,7 @@ class Guard:
             return storage_from_string("memory://")
         # One connection, no pool: a worker makes its checks one after another, and a pool's
         # check-out (a lock, a poll of the socket) costs about as much as the INCR itself. The
-        # connection is made here, so an outage at start-up is met in _hit like any other.
+        # connection is made here, so an outage at start-up is met in _using_store like any other.
         return storage_from_string(self.settings.redis_url, socket_connect_timeout=0.5, socket_timeout=0.5,
                                    single_connection_client=True)
 

@@ -88,6 +88,16 @@ def test_the_embed_is_told_to_resend_with_a_fresh_stamp_after_the_minimum_age(ma
     assert again.json["status"] == "check_inbox" and stored(session) == ["at.once@example-shop.net"]
 
 
+def test_a_recognised_visitor_sent_too_fast_sees_their_next_questions_again(make_app, session):
+    app = make_app(form_min_seconds=2)
+    client = app.test_client()
+    signed_up = client.post("/f/demo", json={"email": "known@example-shop.net", "_ts": old_stamp(app, hours=1)})
+    token = signed_up.json["profile_token"]
+    page = client.post("/f/demo", data={"profile_token": token, "company": "Acme", "_ts": stamp(client)})
+    assert ONE_MORE_STEP in page.text and 'name="email"' not in page.text
+    assert 'name="company"' in page.text and 'value="Acme"' in page.text
+
+
 @pytest.mark.parametrize("stamp_value", [None, "", "abc.def.ghi"], ids=["none", "empty", "forged"])
 def test_json_without_a_stamp_of_ours_is_asked_to_resend(client, session, stamp_value):
     body = {"email": "raw@example-shop.net"} | ({} if stamp_value is None else {"_ts": stamp_value})

@@ -242,7 +242,8 @@ def _second_step(version, answers: dict, verdict: Verdict):
         response.headers["Cache-Control"] = "no-store"
         return response
     values = {k: v for k, v in answers.items() if isinstance(v, (str, list, dict)) and not k.startswith("_")}
-    return _render_form(version, values=values, notice=notice,
+    token = answers.get("profile_token")  # a recognised visitor's next questions, not the first form
+    return _render_form(version, values=values, notice=notice, profile=_profile(token), profile_token=token,
                         second_step={"wait_ms": min_age_ms, "challenge": challenge, "field": SOLUTION_FIELD})
 
 
