@@ -24,6 +24,8 @@ LIFETIME_SECONDS = 30 * 60  # a person may read the one-more-step page a while b
 
 @dataclass(frozen=True)
 class Challenge:
+    """What the browser is asked: the number behind `challenge`, with our signature of it."""
+
     salt: str
     challenge: str
     signature: str
@@ -51,6 +53,7 @@ class ProofOfWork:
         self.max_number = max_number
 
     def issue(self, now: float | None = None) -> Challenge:
+        """A new challenge, valid for LIFETIME_SECONDS."""
         expires = int((now or time.time()) + LIFETIME_SECONDS)
         salt = f"{secrets.token_hex(12)}.{expires}."
         number = secrets.randbelow(self.max_number + 1)
