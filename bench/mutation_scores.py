@@ -1,11 +1,14 @@
 """The mutation score per module of the last `make mutation`, read from mutmut's mutants/ folder.
 
 Score = (killed + timeout) / (every mutant that was checked). "no tests" counts against the score:
-a line that no selected test reaches is a rule nothing watches. Run from the repository's root.
+a line that no selected test reaches is a rule nothing watches. Run from the repository's root;
+give mutmut's name patterns (as `make mutation ONLY=...` does) to count only those mutants.
 """
 
 from __future__ import annotations
 
+import argparse
+import fnmatch
 import json
 import sys
 from collections import Counter
@@ -17,27 +20,34 @@ STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests"
 COLUMNS = ("killed", "timeout", "survived", "no tests", "not checked")
 
 
-def module_counts(root: Path) -> dict[str, Counter]:
+def module_counts(root: Path, patterns: list[str]) -> dict[str, Counter]:
     counts = {}
     for meta in sorted(root.glob("**/*.py.meta")):
-        codes = json.loads(meta.read_text())["exit_code_by_key"].values()
-        counts[str(meta.relative_to(root))[: -len(".meta")]] = Counter(STATUS.get(code, "suspicious")
-                                                                     for code in codes)
+        codes = json.loads(meta.read_text())["exit_code_by_key"]
+        chosen = [code for name, code in codes.items()
+                  if not patterns or any(fnmatch.fnmatch(name, p) for p in patterns)]
+        if chosen:
+            counts[str(meta.relative_to(root))[: -len(".meta")]] = Counter(STATUS.get(c, "suspicious") for c in chosen)
     return counts
 
 
+def score(count: Counter) -> str:
+    checked = sum(n for status, n in count.items() if status not in ("not checked", "skipped"))
+    return f"{100 * (count['killed'] + count['timeout']) / checked:.0f} %" if checked else "-"
+
+
 def main() -> None:
-    root = Path(sys.argv[1] if len(sys.argv) > 1 else "mutants")
-    counts = module_counts(root)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("patterns", nargs="*", help="mutmut mutant names, * allowed (default: all)")
+    parser.add_argument("--root", type=Path, default=Path("mutants"), help="mutmut's folder (default: mutants)")
+    args = parser.parse_args()
+    counts = module_counts(args.root, args.patterns)
     if not counts:
-        sys.exit(f"no mutmut results under {root}/: run `make mutation` first")
+        sys.exit(f"no mutmut results under {args.root}/: run `make mutation` first")
     print(f"| module | mutants | {' | '.join(COLUMNS)} | score |")
     print("|---|---:|" + "---:|" * len(COLUMNS) + "---:|")
     for module, count in counts.items():
-        checked = sum(n for status, n in count.items() if status not in ("not checked", "skipped"))
-        score = f"{100 * (count['killed'] + count['timeout']) / checked:.0f} %" if checked else "-"
-        cells = " | ".join(str(count[c]) for c in COLUMNS)
-        print(f"| {module} | {sum(count.values())} | {cells} | {score} |")
+        print(f"| {module} | {sum(count.values())} | {' | '.join(str(count[c]) for c in COLUMNS)} | {score(count)} |")
 
 
 if __name__ == "__main__":
