@@ -32,6 +32,7 @@ def _database_unavailable(exc: Exception):
 def _http_error(exc: HTTPException):
     messages = {
         400: _("The request could not be understood."),
+        403: _("Your account may not do this. Ask an administrator if you need to."),
         404: _("There is nothing at this address. The link may be incomplete."),
         405: _("This address does not accept that kind of request."),
         413: _("What was sent is too large."),
@@ -39,6 +40,7 @@ def _http_error(exc: HTTPException):
     }
     titles = {
         400: _("Not understood"),
+        403: _("Not allowed"),
         404: _("Not found"),
         405: _("Not possible here"),
         413: _("Too large"),
