@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from listserver import forms, lifecycle, signup
 from listserver.extensions import db
-from listserver.models import ConsentRecord, Contact, ContactStatus, OutboxMessage, SubscriptionStatus
+from listserver.models import ConsentRecord, Contact, ContactStatus, MailingList, OutboxMessage, SubscriptionStatus
 from listserver.web.public import load_form
 from tests.conftest import ON_POSTGRES, contact_of, publish
 from tests.test_api import make_token
@@ -103,6 +103,39 @@ def test_pages_opened_from_a_personal_link_are_not_kept_nor_passed_on(app, clien
     for answer in (client.get(zoe), client.get(unsubscribe), client.get(data), client.post(data)):
         assert answer.status_code == 200
         assert answer.headers["Cache-Control"] == "no-store" and answer.headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_a_topic_switched_on_is_proven_in_the_persons_own_data(app, client, zoe, deliver, inbox, session):
+    """Her download shows the new list with when she confirmed it, and the consent she gave for it."""
+    with app.app_context(), db.session() as own:
+        forms.upsert_list(own, {"key": "offers", "name": "Offers", "description": "Discounts, twice a month."})
+        own.commit()
+    ids = dict(session.execute(sa.select(MailingList.key, MailingList.id)).all())
+    saved = client.post(f"{zoe}/topics", data={"topic": [str(ids["newsletter"]), str(ids["offers"])]})
+    assert saved.status_code == 303
+    client.post(f"{zoe}/data")
+    deliver(app)
+    data = json.loads(client.post(inbox.link(_mails(inbox, COMPOSED, "data_export")[0], "data")).data)
+    [offers] = [s for s in data["subscriptions"] if s["list"] == "Offers"]
+    assert offers["status"] == "active" and offers["confirmed_at"] and offers["unsubscribed_at"] is None
+    [consent] = [c for c in data["consent_records"] if c["list"] == "Offers"]
+    assert consent["action"] == "granted" and consent["method"] == "preference_center"
+    [event] = [e for e in data["events"] if e["kind"] == "subscribed"]
+    assert event["data"] == {"list": ids["offers"], "method": "preference_center"}
+
+
+@pytest.mark.parametrize("broken", ["expired", "invalid_link"])
+def test_a_broken_personal_link_says_why_and_offers_a_fresh_one(make_app, zoe, broken):
+    client = make_app(preferences_token_days=-1).test_client() if broken == "expired" else make_app().test_client()
+    link = zoe if broken == "expired" else zoe[:-4] + "AAAA"
+    page = client.get(link)
+    assert page.status_code == {"expired": 410, "invalid_link": 404}[broken]
+    words = {"expired": ("This link has expired", "For your safety, links stop working after a while."),
+             "invalid_link": ("This link does not work", "It may be incomplete.")}[broken]
+    assert all(w in page.text for w in words)
+    assert 'action="/preferences/new-link"' in page.text and 'name="email"' in page.text
+    script = client.get(link, headers={"Accept": "application/json"})
+    assert script.json["error"] == broken and words[1] in script.json["message"]
 
 
 # --- only a confirmed address chooses topics ----------------------------------------------------
