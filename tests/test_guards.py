@@ -111,7 +111,8 @@ def test_a_topic_switched_on_is_proven_in_the_persons_own_data(app, client, zoe,
         forms.upsert_list(own, {"key": "offers", "name": "Offers", "description": "Discounts, twice a month."})
         own.commit()
     ids = dict(session.execute(sa.select(MailingList.key, MailingList.id)).all())
-    saved = client.post(f"{zoe}/topics", data={"topic": [str(ids["newsletter"]), str(ids["offers"])]})
+    saved = client.post(f"{zoe}/topics", data={"topic": [str(ids["newsletter"]), str(ids["offers"])]},
+                        headers={"User-Agent": "Firefox/140"}, environ_base={"REMOTE_ADDR": "198.51.100.9"})
     assert saved.status_code == 303
     client.post(f"{zoe}/data")
     deliver(app)
@@ -120,6 +121,7 @@ def test_a_topic_switched_on_is_proven_in_the_persons_own_data(app, client, zoe,
     assert offers["status"] == "active" and offers["confirmed_at"] and offers["unsubscribed_at"] is None
     [consent] = [c for c in data["consent_records"] if c["list"] == "Offers"]
     assert consent["action"] == "granted" and consent["method"] == "preference_center"
+    assert consent["ip"] == "198.51.100.9" and consent["user_agent"] == "Firefox/140"
     [event] = [e for e in data["events"] if e["kind"] == "subscribed"]
     assert event["data"] == {"list": ids["offers"], "method": "preference_center"}
 
