@@ -62,12 +62,6 @@ def message_row(recipient: str, language: str, kind: str, *, context: dict, temp
             "status": OutboxStatus.QUEUED, "attempts": 0, "created_at": now, "next_attempt_at": now}
 
 
-def may_invite(session: so.Session, contact_id: int, settings: Settings) -> bool:
-    """Whether an invitation may go out now: at most N a day per address, with a pause between two."""
-    now = utcnow()
-    return _invitation_due(session, contact_id, settings, now) <= now
-
-
 def queue_invitation(session: so.Session, contact, kind: str, *, context: dict, settings: Settings) -> int:
     """Queue an invitation (a confirmation, an "already subscribed" note) within the throttle.
 
