@@ -144,7 +144,7 @@ def save_profile(session: so.Session, contact: Contact, answers: Mapping[str, ob
         changed.append(key)
     if changed:
         contact.attributes, contact.attribute_sources = attributes, sources
-        names = [spec["key"] for spec in fields if spec["type"] == "name"]
+        names = quality.name_keys(fields)
         if set(changed) & set(names):
             contact.quality_flags = quality.name_flags(contact.quality_flags, attributes, names)
         lifecycle.record_event(session, contact, "profile_updated", fields=changed, source="preference_center")

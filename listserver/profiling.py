@@ -176,7 +176,7 @@ def save_step(session: so.Session, version, profile: Profile, answers: Mapping[s
         # Through an unproven token, what a confirmed person told us is never overwritten.
         saved = merge_answers(session, contact.id, checked.values, sources,
                               keep_known=not profile.proven and contact.confirmed_at is not None,
-                              name_keys=name_keys(definition["fields"]))
+                              name_keys=quality.name_keys(definition["fields"]))
         _join_chosen_lists(session, version, profile, checked.values, proof, settings)
         lifecycle.record_event(session, contact, "profile_updated", fields=saved, form=definition["slug"],
                                version=version.number, source="form")
@@ -188,11 +188,6 @@ def save_step(session: so.Session, version, profile: Profile, answers: Mapping[s
                 token=Links(settings).profile_token(contact, proven=after.proven, writes=after.writes,
                                                    asked=after.asked),
                 next=next_fields(definition, after))
-
-
-def name_keys(specs: list[dict]) -> list[str]:
-    """The name questions among these, in form order: what a fake-name mark is judged on."""
-    return [spec["key"] for spec in specs if spec["type"] == "name"]
 
 
 def chosen_lists(definition: Mapping, values: Mapping[str, object]) -> list[int]:

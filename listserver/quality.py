@@ -56,6 +56,11 @@ def looks_fake(names: Iterable[str]) -> bool:
     return any(len(word) >= 3 and len(set(word)) == 1 for word in words)
 
 
+def name_keys(specs: list[dict]) -> list[str]:
+    """The name questions among these, in form order: what a fake-name mark is judged on."""
+    return [spec["key"] for spec in specs if spec["type"] == "name"]
+
+
 def name_flags(flags: Iterable[str], attributes: Mapping[str, object], name_keys: Iterable[str]) -> list[str]:
     """`flags` with the fake-name mark set or cleared for the names now stored in `attributes`."""
     names = [value for key in name_keys if isinstance(value := attributes.get(key), str)]

@@ -84,7 +84,7 @@ def submit(
                                   + profiling.chosen_lists(definition, checked.values)))
     event = {"form": definition["slug"], "version": version.number, "method": visitor.method}
     context = {"form_version_id": version.id}
-    names = profiling.name_keys(definition["fields"])
+    names = quality.name_keys(definition["fields"])
     contact_columns = {"language": language, "form_id": version.form_id, "attributes": checked.values,
                        "sources": sources, "quality_flags": quality.name_flags([], checked.values, names)}
     new = lifecycle.sign_up_new_address(
