@@ -54,7 +54,10 @@ def test_the_embed_points_to_the_spam_folder_then_says_all_set_or_nothing(app, l
     # A form that asks for nothing in that case shows nothing at all on the host page.
     with page.expect_response(lambda answer: answer.url.endswith("/f/quiet/next")):
         page.goto(quiet)
-    page.wait_for_timeout(300)  # the script renders right after the answer
+    # Wait for the script's own decision (its box made and hidden), not a fixed time: on a loaded
+    # machine the checks below would otherwise pass before the script had shown anything.
+    page.wait_for_function("() => { const root = document.querySelector('#signup').shadowRoot;"
+                           " const box = root && root.querySelector('.ls'); return !!box && box.hidden; }")
     expect(page.get_by_role("heading", name="A quiet post")).to_be_visible()
     expect(page.get_by_text("You are all set")).to_have_count(0)
     expect(page.get_by_text("The quiet letter")).to_have_count(0)
