@@ -1,4 +1,5 @@
-"""What a console user without access to personal data sees instead: masked addresses, no live links."""
+"""Addresses and links masked: what a console user without access to personal data sees instead, and how
+a person's own pages name their address."""
 
 from __future__ import annotations
 
@@ -20,6 +21,13 @@ def mask_address(address: str) -> str:
     tld = domain.rsplit(".", 1)[-1] if "." in domain else ""
     shown = local[:2] if len(local) > 3 else local[:1]
     return f"{shown}***@{domain[:1]}***" + (f".{tld}" if tld else "")
+
+
+def mask_local_part(address: str) -> str:
+    """`anna@example.com` as `a•••@example.com`, on pages opened from a personal link: the person knows
+    their domain, while a forwarded email's reader learns little."""
+    local, _, domain = address.rpartition("@")
+    return f"{local[:1]}{'•' * min(max(len(local) - 1, 2), 6)}@{domain}"
 
 
 def redact(text: str) -> str:

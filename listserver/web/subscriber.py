@@ -7,7 +7,7 @@ import json
 from flask import Blueprint, abort, current_app, g, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from listserver import fields, lifecycle, preferences, rights
+from listserver import fields, lifecycle, preferences, redaction, rights
 from listserver.db import get_session
 from listserver.extensions import limiter
 from listserver.links import Links
@@ -34,11 +34,6 @@ def _settings():
 
 def _proof(method: str = "preference_center") -> lifecycle.Proof:
     return lifecycle.Proof(method, client_ip(), request.user_agent.string)
-
-
-def _masked(address: str) -> str:
-    local, _, domain = address.rpartition("@")
-    return f"{local[:1]}{'•' * min(max(len(local) - 1, 2), 6)}@{domain}"
 
 
 def _no_store(response):
@@ -83,7 +78,7 @@ def show_preferences(token: str, errors: dict | None = None, values: dict | None
     return _no_store(make_response(render_template(
         "public/preferences.html",
         token=token,
-        masked_email=_masked(contact.email),
+        masked_email=redaction.mask_local_part(contact.email),
         contact=contact,
         topics=preferences.topics(session, contact),
         fields=preferences.profile_fields(session, contact),
