@@ -23,6 +23,11 @@ _DUMMY_HASH = _hasher.hash("listserver-timing-equaliser")
 SEES_PERSONAL_DATA = ("admin", "marketer")
 
 
+def account_name(email: str) -> str:
+    """A console user's address as stored and looked up; the per-account sign-in limit counts by it too."""
+    return email.strip().lower()
+
+
 def _checked_password(password: str) -> str:
     if len(password) < 12:
         raise ValueError("password must have at least 12 characters")
@@ -32,7 +37,7 @@ def _checked_password(password: str) -> str:
 def create_user(session: so.Session, email: str, password: str, role: str = "admin") -> User:
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
-    user = User(email=email.strip().lower(), password_hash=_hasher.hash(_checked_password(password)), role=role)
+    user = User(email=account_name(email), password_hash=_hasher.hash(_checked_password(password)), role=role)
     session.add(user)
     session.flush()
     return user
@@ -54,7 +59,7 @@ def authenticate(session: so.Session, email: str, password: str) -> User | None:
 
 def find_user(session: so.Session, email: str) -> User | None:
     """The console user with this address, if any."""
-    return session.scalar(sa.select(User).where(User.email == email.strip().lower()))
+    return session.scalar(sa.select(User).where(User.email == account_name(email)))
 
 
 def set_password(session: so.Session, user: User, password: str) -> None:

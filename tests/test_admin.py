@@ -218,6 +218,7 @@ def test_wrong_passwords_for_one_account_are_limited_whichever_addresses_they_co
     # An attacker spreads guesses over many addresses; each address stays under its own limit.
     assert attempts("owner@example-shop.net", "guess 1234567", 7) == [401] * 5 + [429] * 2
     assert attempts("owner@example-shop.net", PASSWORD, 1) == [429]  # even the right password waits now
+    assert attempts(" Owner@Example-Shop.NET ", PASSWORD, 1) == [429]  # however the address is spelled
     # An account that does not exist answers exactly the same: the limit reveals nothing.
     assert attempts("nobody@example-shop.net", "guess 1234567", 7) == [401] * 5 + [429] * 2
     assert attempts("colleague@example-shop.net", PASSWORD, 1) == [302]  # other accounts are not locked

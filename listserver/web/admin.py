@@ -87,7 +87,8 @@ def personal(text: object) -> str:
 
 def _account_key() -> str:
     # Hashed: the limiter's store (Redis) need not hold the addresses people type.
-    typed = request.form.get("email", "").strip().lower()
+    # Named as users.find_user finds it, so no spelling of one account gets a count of its own.
+    typed = users.account_name(request.form.get("email", ""))
     return "account:" + hashlib.sha256(typed.encode()).hexdigest()[:32]
 
 
