@@ -72,4 +72,4 @@ translations: $(VENV)/.installed
 mutation: $(VENV)/.installed services
 	$(UV) sync --locked --extra test --extra mutation --python $(PYTHON) --quiet
 	LISTSERVER_TEST_DATABASE=sqlite $(BIN)/mutmut run --max-children 2 $(foreach name,$(ONLY),'$(name)')
-	$(BIN)/python bench/mutation_scores.py
+	$(BIN)/python bench/mutation_scores.py $(foreach name,$(ONLY),'$(name)')
