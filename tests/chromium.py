@@ -1,9 +1,12 @@
 """A real headless Chromium for the browser tests: Debian's, never a downloaded one.
 
-The fixtures `browser` (one per test module) and `phone` (a phone-sized tab) are in conftest.py.
+The fixtures `browser` (one per test module), `phone` (a phone-sized tab) and `site` (a
+HostSite: the business's own website on another origin) are in conftest.py.
 """
 
 from __future__ import annotations
+
+import http.server
 
 
 def expect(target):
@@ -55,3 +58,39 @@ class Phone:
 
     def close(self) -> None:
         self.context.close()
+
+
+class HostSite:
+    """The business's own website: pages by path, each with its own response headers."""
+
+    def __init__(self):
+        self.pages: dict[str, tuple[bytes, str, dict]] = {}
+        site = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                page = site.pages.get(self.path.split("?")[0])
+                if page is None:
+                    self.send_error(404)
+                    return
+                body, content_type, headers = page
+                self.send_response(200)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Cache-Control", "no-store")
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.origin = f"http://localhost:{self.port}"  # on the allow-list
+        self.foreign_origin = f"http://127.0.0.1:{self.port}"  # the same pages, from a site that is not
+
+    def add(self, path: str, body: str, content_type: str = "text/html; charset=utf-8", **headers) -> str:
+        self.pages[path] = (body.encode(), content_type, {k.replace("_", "-"): v for k, v in headers.items()})
+        return self.origin + path

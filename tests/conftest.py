@@ -29,7 +29,7 @@ from listserver.extensions import db
 from listserver.models import Contact
 from listserver.settings import Settings
 from listserver.tasks import get_queue
-from tests.chromium import CHROMIUM, CHROMIUM_ARGS, Phone
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS, HostSite, Phone
 
 # Which database the suite runs against: the test command runs it once for each.
 DATABASE = os.environ.get("LISTSERVER_TEST_DATABASE", "postgresql://postgres@127.0.0.1:5432/test")
@@ -379,3 +379,36 @@ def phone(browser):
     yield phone
     phone.close()
     assert phone.problems == [], "the browser ran into problems on these pages"
+
+
+@pytest.fixture
+def site():
+    """The business's own website, on an origin of its own, for pages that embed a form."""
+    site = HostSite()
+    thread = threading.Thread(target=site.server.serve_forever, daemon=True)
+    thread.start()
+    yield site
+    site.server.shutdown()
+    site.server.server_close()
+
+
+SUBSCRIBER = "pref@example-shop.net"
+
+
+@pytest.fixture
+def subscriber(app, client, submit, deliver, inbox, session):
+    """A confirmed subscriber, made the way a person becomes one; returns their links."""
+    publish(app, {"slug": "demo", "name": "listserver demo", "title": "Get the list-building checklist",
+                  "lists": ["newsletter", "offers"], "fields": ["email", {"key": "first_name", "required": False}],
+                  "lead_magnet": {"title": "Checklist", "url": "/static/demo/checklist.html"}},
+            lists=[{"key": "offers", "name": "Offers", "description": "Discounts, twice a month."}])
+    submit(SUBSCRIBER, first_name="Pia")
+    deliver(app)
+    client.post(inbox.link(inbox.to(SUBSCRIBER)[0], "confirm"))
+    deliver(app)
+    [magnet] = [m for m in inbox.to(SUBSCRIBER) if m["X-Listserver-Kind"] == "lead_magnet"]
+    inbox.messages.clear()
+    return {
+        "unsubscribe": magnet["List-Unsubscribe"].strip("<>").split("5000", 1)[1],
+        "preferences": inbox.link(magnet, "preferences"),
+    }

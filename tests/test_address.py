@@ -11,7 +11,7 @@ import pytest
 from listserver.fields import clean_answers
 from listserver.links import Links
 from tests.conftest import contact_in, contact_of, publish, stamp
-from tests.test_browser_embed import article, forgive, site  # noqa: F401 (site is a fixture)
+from tests.test_browser_embed import article, forgive
 
 SHOP = "https://shop.example-shop.net"
 LISTS = [{"key": "catalogue", "name": "The paper catalogue"}]

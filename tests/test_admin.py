@@ -289,7 +289,8 @@ def assert_strict(response, frame_ancestors: str | None = "'none'") -> None:
 
 def test_every_page_sends_a_strict_policy_and_nobody_frames_the_console_or_a_subscriber_page(
         app, client, admin, sent, session):
-    links = {link.split("/")[3]: link.removeprefix("http://127.0.0.1:5000") for link in links_in(mailbox_copy(app, sent))}
+    links = {link.split("/")[3]: link.removeprefix("http://127.0.0.1:5000")
+             for link in links_in(mailbox_copy(app, sent))}
     links["preferences"] = Links(app.config["SETTINGS"]).preferences(contact_of(session, SUBSCRIBER)).removeprefix(
         "http://127.0.0.1:5000")
     for url in ("/admin/login", "/admin/", "/admin/outbox", f"/admin/outbox/{sent.id}"):

@@ -19,11 +19,9 @@ from listserver.extensions import db
 from listserver.links import Links
 from listserver.models import Contact, OutboxMessage
 from listserver.tokens import Purpose
-from tests.conftest import contact_in, contact_of, stamp
+from tests.conftest import SUBSCRIBER, contact_in, contact_of, stamp
 from tests.test_api import make_token
 from tests.test_cli import invoke
-from tests.test_preferences import ADDRESS as SUBSCRIBER
-from tests.test_preferences import subscriber  # noqa: F401 - a fixture: a confirmed subscriber on two lists
 
 NESTED_ARRAYS = "[" * 20_000 + "]" * 20_000  # 39 KB: deeper than the JSON parser's stack
 

@@ -20,7 +20,7 @@ from listserver.extensions import db
 from listserver.models import ContactStatus
 from tests.chromium import expect
 from tests.conftest import contact_in, free_port, publish
-from tests.test_browser_embed import LISTS, article, form_spec, site  # noqa: F401 - `site` is a fixture
+from tests.test_browser_embed import LISTS, article, form_spec
 from tests.test_challenge import old_stamp
 
 pytestmark = pytest.mark.browser

@@ -9,7 +9,7 @@ import pytest
 from listserver.models import ContactStatus
 from tests.chromium import expect
 from tests.conftest import contact_in, publish
-from tests.test_browser_embed import article, site  # noqa: F401 - `site` is the host website fixture
+from tests.test_browser_embed import article
 
 pytestmark = pytest.mark.browser
 

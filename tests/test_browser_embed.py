@@ -7,9 +7,7 @@ http://localhost:<port> is on the form's allow-list, http://127.0.0.1:<same port
 from __future__ import annotations
 
 import html
-import http.server
 import re
-import threading
 import time
 
 import pytest
@@ -17,7 +15,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from listserver.models import Contact, ContactStatus
-from tests.chromium import PHONE, Phone, expect
+from tests.chromium import PHONE, HostSite, Phone, expect
 from tests.conftest import contact_in, publish
 
 pytestmark = pytest.mark.browser
@@ -25,52 +23,6 @@ pytestmark = pytest.mark.browser
 ACCENT = "rgb(10, 124, 58)"  # what the host page sets as --listserver-accent: #0a7c3a
 LISTS = [{"key": "growth", "name": "The Growth Letter", "description": "Two emails a month."}]
 
-
-
-class HostSite:
-    """The business's own website: pages by path, each with its own response headers."""
-
-    def __init__(self):
-        self.pages: dict[str, tuple[bytes, str, dict]] = {}
-        site = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                page = site.pages.get(self.path.split("?")[0])
-                if page is None:
-                    self.send_error(404)
-                    return
-                body, content_type, headers = page
-                self.send_response(200)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
-                self.send_header("Cache-Control", "no-store")
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        self.origin = f"http://localhost:{self.port}"  # on the allow-list
-        self.foreign_origin = f"http://127.0.0.1:{self.port}"  # the same pages, from a site that is not
-
-    def add(self, path: str, body: str, content_type: str = "text/html; charset=utf-8", **headers) -> str:
-        self.pages[path] = (body.encode(), content_type, {k.replace("_", "-"): v for k, v in headers.items()})
-        return self.origin + path
-
-
-@pytest.fixture
-def site():
-    site = HostSite()
-    thread = threading.Thread(target=site.server.serve_forever, daemon=True)
-    thread.start()
-    yield site
-    site.server.shutdown()
-    site.server.server_close()
 
 
 def form_spec(site: HostSite, **changes) -> dict:

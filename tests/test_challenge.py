@@ -50,7 +50,8 @@ def challenge_in(page: str) -> dict:
 
 def fields_of(page: str) -> dict:
     """The hidden and filled-in fields of the form on a page, as the browser would send them."""
-    return {name: html.unescape(value) for name, value in re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', page)}
+    inputs = re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', page)
+    return {name: html.unescape(value) for name, value in inputs}
 
 
 def old_stamp(app, slug: str = "demo", hours: float = 25) -> str:

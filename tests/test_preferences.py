@@ -12,28 +12,9 @@ from listserver.models import (
     AuditEntry, ConsentRecord, Contact, Event, OutboxMessage, Subscription, Suppression,
 )
 from listserver.tokens import Purpose, Signer
-from tests.conftest import contact_of, publish, stamp
+from tests.conftest import SUBSCRIBER, contact_of, publish, stamp
 
-ADDRESS = "pref@example-shop.net"
-
-
-@pytest.fixture
-def subscriber(app, client, submit, deliver, inbox, session):
-    """A confirmed subscriber, made the way a person becomes one; returns their links."""
-    publish(app, {"slug": "demo", "name": "listserver demo", "title": "Get the list-building checklist",
-                  "lists": ["newsletter", "offers"], "fields": ["email", {"key": "first_name", "required": False}],
-                  "lead_magnet": {"title": "Checklist", "url": "/static/demo/checklist.html"}},
-            lists=[{"key": "offers", "name": "Offers", "description": "Discounts, twice a month."}])
-    submit(ADDRESS, first_name="Pia")
-    deliver(app)
-    client.post(inbox.link(inbox.to(ADDRESS)[0], "confirm"))
-    deliver(app)
-    [magnet] = [m for m in inbox.to(ADDRESS) if m["X-Listserver-Kind"] == "lead_magnet"]
-    inbox.messages.clear()
-    return {
-        "unsubscribe": magnet["List-Unsubscribe"].strip("<>").split("5000", 1)[1],
-        "preferences": inbox.link(magnet, "preferences"),
-    }
+ADDRESS = SUBSCRIBER
 
 
 def contact(session):
