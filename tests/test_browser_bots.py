@@ -103,7 +103,9 @@ def test_the_embed_sending_at_once_reaches_the_person_with_no_press_more(serve, 
 
 def test_forty_people_behind_one_address_in_a_minute_are_all_mailed_after_their_challenge(
         serve, site, phone, inbox, deliver):
-    app, base = serve(ratelimit_ip="30/minute")
+    # Thirty an hour rather than a minute: the same forty people, and the test does not depend on
+    # this machine signing them all up within one minute's window.
+    app, base = serve(ratelimit_ip="30/hour")
     publish(app, form_spec(site), LISTS)
     post = site.add("/blog/post", article(base))
     page = phone.page
@@ -125,13 +127,13 @@ def test_forty_people_behind_one_address_in_a_minute_are_all_mailed_after_their_
         page.evaluate("localStorage.clear()")  # forty phones: the next person is not recognised as this one
         if n >= 30:
             challenged["hosted" if hosted else "embed"].append(time.monotonic() - pressed)
-    assert time.monotonic() - started < 60  # all in the same minute's window
+    took = time.monotonic() - started
     deliver(app)
     assert [address for address in addresses if len(inbox.to(address)) != 1] == []
     seconds = challenged["hosted"] + challenged["embed"]
     assert len(seconds) == 10 and max(seconds) < 10  # test_a_phone_solves_... measures the work alone
     print(f"\nchallenged sign-ups, press to 'Check your inbox' (s): hosted {challenged['hosted']}, "
-          f"embed {challenged['embed']}; median {statistics.median(seconds):.2f}")
+          f"embed {challenged['embed']}; median {statistics.median(seconds):.2f}; forty in {took:.0f} s")
 
 
 def test_a_phone_solves_a_challenge_in_about_a_second(serve, phone):
