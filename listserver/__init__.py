@@ -80,11 +80,12 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from listserver.extensions import csrf
-    from listserver.web import admin, api, cors, embed, headers, public, subscriber
+    from listserver.web import admin, api, headers
+    from listserver.web.public import cors, embed, forms, subscriber
 
     # Public endpoints are reached from other sites and from emails: their signed tokens and
     # render stamps do the work CSRF tokens do for the console. The API takes bearer tokens.
-    for blueprint in (public.bp, embed.bp, subscriber.bp, api.bp):
+    for blueprint in (forms.bp, embed.bp, subscriber.bp, api.bp):
         csrf.exempt(blueprint)
         app.register_blueprint(blueprint)
     app.register_blueprint(admin.bp)

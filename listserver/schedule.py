@@ -13,8 +13,8 @@ import redis
 import sqlalchemy as sa
 from flask import Flask
 
-from listserver import outbox
 from listserver.extensions import db
+from listserver.mail import outbox
 from listserver.tasks import get_queue
 
 log = logging.getLogger(__name__)

@@ -11,9 +11,9 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 from flask import Flask, current_app
 
-from listserver import outbox
 from listserver.extensions import db
-from listserver.mailer import make_transport
+from listserver.mail import outbox
+from listserver.mail.transport import make_transport
 
 log = logging.getLogger(__name__)
 

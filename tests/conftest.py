@@ -23,9 +23,11 @@ from dnslib.server import DNSLogger, DNSServer
 from dnslib.zoneresolver import ZoneResolver
 from werkzeug.serving import make_server
 
-from listserver import create_app, embedded, forms, migrate, schedule
+from listserver import create_app, migrate, schedule
+from listserver.cli import embedded
 from listserver.db import Base, make_engine
 from listserver.extensions import db
+from listserver.forms import publishing
 from listserver.models import Contact
 from listserver.settings import Settings
 from listserver.tasks import get_queue
@@ -353,8 +355,8 @@ def live_server(app):
 def publish(app, spec: dict, lists: list[dict] | None = None):
     with app.app_context(), db.session() as session:
         for list_spec in lists or []:
-            forms.upsert_list(session, list_spec)
-        version = forms.publish_form(session, spec)
+            publishing.upsert_list(session, list_spec)
+        version = publishing.publish_form(session, spec)
         session.commit()
         return version
 

@@ -14,14 +14,14 @@ from urllib.parse import quote, urlsplit
 import pytest
 import sqlalchemy as sa
 
-from listserver import embedded
+from listserver.cli import embedded
+from listserver.contacts.links import Links
 from listserver.extensions import db
-from listserver.links import Links
 from listserver.models import Contact, OutboxMessage
 from listserver.tokens import Purpose
+from tests.cli.test_cli import invoke
 from tests.conftest import SUBSCRIBER, contact_in, contact_of, stamp
-from tests.test_api import make_token
-from tests.test_cli import invoke
+from tests.web.test_api import make_token
 
 NESTED_ARRAYS = "[" * 20_000 + "]" * 20_000  # 39 KB: deeper than the JSON parser's stack
 

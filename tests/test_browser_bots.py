@@ -14,14 +14,14 @@ import time
 import pytest
 from werkzeug.serving import make_server
 
-from listserver import embedded
-from listserver.bots import Guard
+from listserver.capture.bots import Guard
+from listserver.cli import embedded
 from listserver.extensions import db
 from listserver.models import ContactStatus
+from tests.capture.test_challenge import old_stamp
 from tests.chromium import expect
 from tests.conftest import contact_in, free_port, publish
 from tests.test_browser_embed import LISTS, article, form_spec
-from tests.test_challenge import old_stamp
 
 pytestmark = pytest.mark.browser
 

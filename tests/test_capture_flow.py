@@ -16,14 +16,15 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import sqlalchemy as sa
 
-from listserver import forms, outbox
 from listserver.extensions import db
+from listserver.forms import publishing
+from listserver.mail import outbox
 from listserver.models import ConsentRecord, ContactStatus, FormVersion, MailingList, Subscription
 from listserver.models import SubscriptionStatus as Sub
 from listserver.models._types import utcnow
 from listserver.tasks import get_queue
+from tests.cli.test_cli import LISTSERVER, clean_env, invoke
 from tests.conftest import contact_of, free_port, publish, stamp
-from tests.test_cli import LISTSERVER, clean_env, invoke
 
 ADDRESS = "mara.quiz@example-shop.net"
 SITE = "https://www.example-shop.net"
@@ -224,8 +225,8 @@ def test_the_embed_learns_the_all_set_words_the_setting_and_the_spam_folder_hint
     assert body["messages"]["all_set"] == "You are all set"
     assert "spam folder" in body["messages"]["spam"]
     assert publish(app, SHORT).definition["when_complete"] == "thanks"
-    with app.app_context(), db.session() as s, pytest.raises(forms.SpecError, match="when_complete"):
-        forms.publish_form(s, {**SHORT, "when_complete": "maybe"})
+    with app.app_context(), db.session() as s, pytest.raises(publishing.SpecError, match="when_complete"):
+        publishing.publish_form(s, {**SHORT, "when_complete": "maybe"})
 
 
 # The privacy policy beside the consent text

@@ -15,13 +15,15 @@ import unicodedata
 import pytest
 import sqlalchemy as sa
 
-from listserver import forms, lifecycle, signup
+from listserver.capture import signup
+from listserver.contacts import lifecycle
 from listserver.extensions import db
+from listserver.forms import publishing
 from listserver.models import ConsentRecord, Contact, ContactStatus, MailingList, OutboxMessage, SubscriptionStatus
-from listserver.web.public import load_form
+from listserver.web.public.context import load_form
+from tests.cli.test_cli import invoke
 from tests.conftest import ON_POSTGRES, contact_of, publish
-from tests.test_api import make_token
-from tests.test_cli import invoke
+from tests.web.test_api import make_token
 
 COMPOSED = "zo\u00eb@example-shop.net"
 # The same address as macOS input methods and some copy-pastes send it: "e" plus a combining diaeresis.
@@ -94,7 +96,7 @@ def test_a_pause_and_its_end_are_in_the_persons_own_record(app, client, zoe):
 def test_pages_opened_from_a_personal_link_are_not_kept_nor_passed_on(app, client, zoe, deliver, inbox, session):
     """The link in the address bar is the key to her data: no cache keeps the page, and no site she
     goes on to from it learns the link through the Referer header."""
-    from listserver.links import Links
+    from listserver.contacts.links import Links
 
     unsubscribe = Links(app.config["SETTINGS"]).unsubscribe(contact_of(session, COMPOSED)).split("5000", 1)[1]
     client.post(f"{zoe}/data")
@@ -108,7 +110,7 @@ def test_pages_opened_from_a_personal_link_are_not_kept_nor_passed_on(app, clien
 def test_a_topic_switched_on_is_proven_in_the_persons_own_data(app, client, zoe, deliver, inbox, session):
     """Her download shows the new list with when she confirmed it, and the consent she gave for it."""
     with app.app_context(), db.session() as own:
-        forms.upsert_list(own, {"key": "offers", "name": "Offers", "description": "Discounts, twice a month."})
+        publishing.upsert_list(own, {"key": "offers", "name": "Offers", "description": "Discounts, twice a month."})
         own.commit()
     ids = dict(session.execute(sa.select(MailingList.key, MailingList.id)).all())
     saved = client.post(f"{zoe}/topics", data={"topic": [str(ids["newsletter"]), str(ids["offers"])]},
@@ -245,7 +247,7 @@ def _sign_up(app, address: str, *, general_path: bool):
         visitor = signup.Visitor("198.51.100.7", "Firefox/140", "form", language="en")
         result = signup.submit(session, version, {"email": address}, visitor, app.config["SETTINGS"])
         assert result.outcome == signup.Outcome.ACCEPTED
-        return version.id, forms.consent_text(version.definition, "en")[1]
+        return version.id, publishing.consent_text(version.definition, "en")[1]
 
 
 @pytest.mark.parametrize("path", ["one_statement", "general"])

@@ -3,7 +3,9 @@
 import json
 
 import sqlalchemy as sa
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from listserver.models import Contact
 from tests.conftest import stamp

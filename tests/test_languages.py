@@ -12,12 +12,13 @@ from babel.messages.frontend import CommandLineInterface
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
-from listserver import forms, languages
-from listserver.fields import BUILTIN_FIELDS, country_names
+from listserver import languages
+from listserver.forms import publishing
+from listserver.forms.fields import BUILTIN_FIELDS, country_names
 from listserver.languages import LANGUAGES
 from listserver.models import ConsentRecord, Contact, OutboxMessage
-from tests.conftest import contact_of, publish, stamp
 from tests.chromium import Phone
+from tests.conftest import contact_of, publish, stamp
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOGS = Path(languages.TRANSLATIONS)
@@ -176,7 +177,7 @@ def test_an_unknown_language_falls_back_to_english(app, client, submit, deliver,
 
 
 def test_a_form_cannot_be_published_in_a_language_we_do_not_ship(app):
-    with pytest.raises(forms.SpecError, match="'auto' or one of en, de, ru, id, zh_Hant"):
+    with pytest.raises(publishing.SpecError, match="'auto' or one of en, de, ru, id, zh_Hant"):
         publish_news(app, "fr")
     assert publish_news(app, "de-DE").definition["language"] == "de"
     assert publish_news(app, "zh-TW").definition["language"] == "zh_Hant"
@@ -199,7 +200,7 @@ def test_consent_proof_hashes_the_text_the_visitor_read(app, client, deliver, in
     version = publish_news(app, "auto")
     page = client.get(f"/f/{slug('auto')}", headers={"Accept-Language": "ru"})
     shown = re.search(r'<p class="consent">([^<]+)</p>', page.text).group(1)
-    assert shown == forms.consent_text(version.definition, "ru")[0]
+    assert shown == publishing.consent_text(version.definition, "ru")[0]
     client.post(f"/f/{slug('auto')}", data={"email": "olga@example-shop.net", "_ts": stamp(client, slug("auto"))},
                 headers={"Accept-Language": "ru"})
     deliver(app)

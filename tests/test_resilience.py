@@ -4,16 +4,19 @@ import datetime as dt
 import re
 import threading
 import time
-from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import dramatiq
 import pytest
 import sqlalchemy as sa
 
-from listserver import embedded, outbox, schedule, users
+from listserver import schedule
+from listserver.accounts import users
+from listserver.cli import embedded
 from listserver.extensions import db
-from listserver.mailer import make_transport
+from listserver.mail import outbox
+from listserver.mail.transport import make_transport
 from listserver.models import ConsentRecord, Contact, Event, OutboxMessage, OutboxStatus, Subscription
 from listserver.models._types import utcnow
 from listserver.tasks import get_queue

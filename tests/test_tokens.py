@@ -4,7 +4,7 @@ import time
 
 import sqlalchemy as sa
 
-from listserver.links import Links
+from listserver.contacts.links import Links
 from listserver.models import Contact, ContactStatus
 from listserver.tokens import Purpose, Signer, TokenInvalid
 

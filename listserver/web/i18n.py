@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from flask import Flask, g, has_request_context, request
 from flask_babel import get_locale
 
-from listserver import forms, languages
+from listserver import languages
+from listserver.forms import publishing
 from listserver.web import questions
 
 
@@ -45,7 +46,7 @@ def _template_context() -> dict:
     return {
         "html_lang": languages.html_lang(language),
         "html_dir": languages.direction(language),
-        "consent": lambda definition: forms.consent_text(definition, current())[0],
+        "consent": lambda definition: publishing.consent_text(definition, current())[0],
     }
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 
-from listserver import addresses, languages
-from listserver.fields import BUILTIN_FIELDS, country_names
+from listserver import languages
+from listserver.forms import addresses
+from listserver.forms.fields import BUILTIN_FIELDS, country_names
 
 INPUT_TYPES = {"email": "email", "phone": "tel", "date": "date"}
 INPUT_MODES = {"email": "email", "phone": "tel", "number": "decimal"}

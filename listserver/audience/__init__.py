@@ -1,0 +1,1 @@
+"""Lists out of listserver: who may be mailed, exports."""

@@ -1,0 +1,1 @@
+"""Capture: a form submission becomes a pending contact; progressive profiling; bot defences."""

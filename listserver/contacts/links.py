@@ -1,0 +1,65 @@
+"""Public links for emails and exports: every one carries a signed, purpose-bound token."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from listserver.models import Contact
+from listserver.settings import Settings
+from listserver.tokens import Purpose, Signer
+
+
+class Links:
+    def __init__(self, settings: Settings):
+        self.base = settings.base_url.rstrip("/")
+        self.signer = Signer(settings)
+
+    def confirm(self, contact: Contact, form_version_id: int) -> str:
+        token = self.signer.sign(Purpose.CONFIRM, {"c": contact.id, "v": contact.confirm_version,
+                                                   "f": form_version_id})
+        return f"{self.base}/confirm/{token}"
+
+    def preferences(self, contact: Contact) -> str:
+        token = self.signer.sign(Purpose.PREFERENCES, {"c": contact.id, "v": contact.link_version})
+        return f"{self.base}/preferences/{token}"
+
+    def unsubscribe(self, contact: Contact, list_id: int | None = None) -> str:
+        """One-click unsubscribe from one list, or from everything when list_id is None."""
+        token = self.signer.sign(Purpose.UNSUBSCRIBE, {"c": contact.id, "v": contact.link_version,
+                                                       "l": list_id})
+        return f"{self.base}/unsubscribe/{token}"
+
+    def data_rights(self, contact: Contact, purpose: Purpose) -> str:
+        """A short-lived link, sent to the address itself, to download or erase everything."""
+        token = self.signer.sign(purpose, {"c": contact.id, "v": contact.link_version})
+        path = {Purpose.DATA_EXPORT: "data", Purpose.ERASE: "erase"}[purpose]
+        return f"{self.base}/{path}/{token}"
+
+    def list_unsubscribe_headers(self, contact: Contact, list_id: int | None = None) -> dict[str, str]:
+        """The RFC 8058 headers, ready for any sending tool."""
+        return {"List-Unsubscribe": f"<{self.unsubscribe(contact, list_id)}>",
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+
+    def form(self, slug: str) -> str:
+        return f"{self.base}/f/{slug}"
+
+    def profile_token(self, contact, *, proven: bool, writes: bool = True,
+                      asked: Mapping[str, int] | None = None) -> str:
+        """Recognises a returning visitor for progressive profiling (see listserver.capture.profiling);
+        for no contact (a dropped submission), one that recognises nobody."""
+        return self.signer.sign(Purpose.PROFILE, {
+            "c": contact.id if contact is not None else None,
+            "v": contact.link_version if contact is not None else 0, "p": proven, "w": writes,
+            "a": dict(asked or {}),
+        })
+
+    def site(self, contact: Contact, definition: Mapping) -> str | None:
+        """A link to the form's site (`site_url`) that the embed script there recognises (`ls_pt`);
+        None for a form without one."""
+        url = definition.get("site_url")
+        if not url:
+            return None
+        parts = urlsplit(url)
+        query = parse_qsl(parts.query, keep_blank_values=True) + [("ls_pt", self.profile_token(contact, proven=True))]
+        return urlunsplit(parts._replace(query=urlencode(query)))

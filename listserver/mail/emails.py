@@ -1,0 +1,108 @@
+"""What each kind of email says: rendered at send time, in the contact's language."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy.orm as so
+from flask import render_template
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
+
+from listserver import languages
+from listserver.contacts.links import Links
+from listserver.forms import publishing
+from listserver.models import Contact, FormVersion, OutboxMessage, SubscriptionStatus
+from listserver.tokens import Purpose
+
+SUBJECTS = {
+    "confirmation": _l("Please confirm your subscription: %(title)s"),
+    "lead_magnet": _l("Here is what you asked for: %(title)s"),
+    "already_subscribed": _l("You are already subscribed: %(title)s"),
+    "preferences_link": _l("Your link to manage your subscription"),
+    "data_export": _l("Download the data we keep about you"),
+    "erase_request": _l("Confirm that we should erase your data"),
+}
+# Emails about a form the person filled in; the others are about the person's own settings.
+FORM_KINDS = ("confirmation", "lead_magnet", "already_subscribed")
+
+
+class NothingToSend(Exception):
+    """The email no longer makes sense (already confirmed, contact gone); the reason says why."""
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+    unsubscribe_url: str
+    list_key: str | None = None  # the list the email is about (a form's first), for List-Id
+    list_name: str = ""
+
+
+def _form_context(session: so.Session, message: OutboxMessage, contact: Contact, links: Links) -> dict:
+    version = session.get(FormVersion, message.context.get("form_version_id"))
+    if version is None:
+        raise NothingToSend("form version gone")
+    if message.kind == "confirmation" and not any(
+        s.status == SubscriptionStatus.PENDING for s in contact.subscriptions
+    ):
+        raise NothingToSend("already confirmed")
+    definition = version.definition
+    return {
+        "form": definition,
+        "sender": definition["name"],
+        "title": publishing.text(definition, "title", message.language) or definition["name"],
+        "lead_magnet": _lead_magnet(definition, message.context.get("magnet")),
+        "step_magnet": isinstance(message.context.get("magnet"), int),
+        "site_url": links.site(contact, definition),
+        "confirm_url": links.confirm(contact, version.id) if message.kind == "confirmation" else None,
+        "form_url": links.form(definition["slug"]),
+    }
+
+
+def _lead_magnet(definition: dict, step: object) -> dict | None:
+    """The form's lead magnet, or the one promised for a later set of answers."""
+    if isinstance(step, int):
+        magnets = definition.get("profile_magnets") or []
+        return magnets[step] if 0 <= step < len(magnets) else None
+    return definition.get("lead_magnet")
+
+
+def _link_context(message: OutboxMessage, contact: Contact, links: Links) -> dict:
+    return {
+        "form": None,
+        "sender": "listserver",
+        "title": "",
+        "data_url": links.data_rights(contact, Purpose.DATA_EXPORT) if message.kind == "data_export" else None,
+        "erase_url": links.data_rights(contact, Purpose.ERASE) if message.kind == "erase_request" else None,
+    }
+
+
+def render(session: so.Session, message: OutboxMessage, contact: Contact | None, links: Links) -> Rendered:
+    if contact is None:
+        raise NothingToSend("contact erased")
+    context = {
+        "contact": contact,
+        "language": message.language,
+        "first_name": contact.attributes.get("first_name", ""),
+        "preferences_url": links.preferences(contact),
+        "unsubscribe_url": links.unsubscribe(contact),
+    }
+    if message.kind in FORM_KINDS:
+        context.update(_form_context(session, message, contact, links))
+    else:
+        context.update(_link_context(message, contact, links))
+    # RFC 2919 allows one List-Id: a form's emails name its first list.
+    about = (context["form"] or {}).get("lists") or [{"key": None, "name": ""}]
+    # A language we no longer ship (or never did) is read in English rather than not sent at all.
+    with force_locale(languages.normalize(message.language) or languages.DEFAULT):
+        return Rendered(
+            subject=str(SUBJECTS[message.kind] % {"title": context["title"]}),
+            text=render_template(f"emails/{message.template}.txt", **context),
+            html=render_template(f"emails/{message.template}.html", **context),
+            unsubscribe_url=context["unsubscribe_url"],
+            list_key=about[0]["key"],
+            list_name=about[0]["name"],
+        )

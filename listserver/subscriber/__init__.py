@@ -1,0 +1,1 @@
+"""The subscriber's own controls: preferences, unsubscribe, data rights."""

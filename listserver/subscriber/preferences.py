@@ -1,0 +1,196 @@
+"""The subscriber's own controls: topics, frequency, pause, profile, unsubscribe, fresh links."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from listserver.contacts import lifecycle
+from listserver.forms import quality
+from listserver.forms.fields import BUILTIN_FIELDS, LONE_SURROGATE, clean_answers, lookup_key
+from listserver.mail import outbox
+from listserver.models import Contact, ContactStatus, Form, Frequency, MailingList, OutboxMessage, SubscriptionStatus
+from listserver.models._types import utcnow
+from listserver.settings import Settings
+from listserver.tokens import Purpose, Signer
+
+PAUSE_MONTHS = (1, 3, 6)
+LINK_EMAILS_PER_DAY = 3
+# Statuses a person can still manage; a cleaned address cannot receive the links anyway.
+MANAGEABLE = {ContactStatus.PENDING, ContactStatus.SUBSCRIBED, ContactStatus.UNSUBSCRIBED,
+              ContactStatus.INACTIVE, ContactStatus.COMPLAINED}
+
+
+class LinkRevoked(Exception):
+    """A genuine link whose contact has since revoked every link sent so far."""
+
+
+def contact_for_link(session: so.Session, purpose: Purpose, token: str, settings: Settings, *,
+                     lock: bool = False) -> Contact | None:
+    """The contact a subscriber link is for; None if erased. TokenInvalid/TokenExpired/LinkRevoked."""
+    return load_link(session, purpose, token, settings, lock=lock)[0]
+
+
+def load_link(session: so.Session, purpose: Purpose, token: str, settings: Settings, *,
+              lock: bool = False) -> tuple[Contact | None, dict]:
+    """The contact a signed link names (None if erased) and what else it carries."""
+    payload = Signer(settings).load(purpose, token)
+    contact_id = payload.get("c")
+    if not isinstance(contact_id, int):
+        return None, payload
+    query = sa.select(Contact).where(Contact.id == contact_id)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    contact = session.scalars(query).one_or_none()
+    if contact is not None and payload.get("v") != contact.link_version:
+        raise LinkRevoked()
+    return contact, payload
+
+
+def list_id_of(token: str, settings: Settings) -> int | None:
+    """Which list an unsubscribe link is about (None: everything); call after contact_for_link."""
+    list_id = Signer(settings).load(Purpose.UNSUBSCRIBE, token).get("l")
+    return list_id if isinstance(list_id, int) else None
+
+
+def readable(value: object) -> object:
+    """Stored answers as a page, file or terminal can show them."""
+    # A broken character (half of a UTF-16 pair, stored before the field rules refused them) fails
+    # to encode and turned the page into a 500 for good; U+FFFD shows where it was.
+    if isinstance(value, str):
+        return LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {readable(k): readable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [readable(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class Topic:
+    mailing_list: MailingList
+    active: bool
+
+
+def topics(session: so.Session, contact: Contact) -> list[Topic]:
+    """Public lists, and private ones the contact is on, each with whether it is on."""
+    active = {s.list_id for s in contact.subscriptions if s.status == SubscriptionStatus.ACTIVE}
+    mine = {s.list_id for s in contact.subscriptions}
+    lists = session.scalars(sa.select(MailingList).where(sa.or_(MailingList.public, MailingList.id.in_(mine)))
+                            .order_by(MailingList.id)).all()
+    return [Topic(l, l.id in active) for l in lists]
+
+
+def profile_fields(session: so.Session, contact: Contact) -> list[dict]:
+    """The questions the contact can edit: those of the form they came from, then anything answered."""
+    fields: list[dict] = []
+    if contact.source_form_id:
+        form = session.get(Form, contact.source_form_id)
+        if form is not None and form.current_version is not None:
+            fields = [dict(f, required=False) for f in form.current_version.definition["fields"] if f["key"] != "email"]
+    known = {f["key"] for f in fields}
+    for key in contact.attributes:
+        if key not in known and key in BUILTIN_FIELDS:
+            fields.append({"key": key, "required": False, **BUILTIN_FIELDS[key]})
+    return fields
+
+
+def save_topics(session: so.Session, contact: Contact, wanted: set[int], frequency: str,
+                proof: lifecycle.Proof) -> None:
+    if contact.status not in (ContactStatus.SUBSCRIBED, ContactStatus.UNSUBSCRIBED, ContactStatus.INACTIVE):
+        raise ValueError("only a confirmed address can change topics here")
+    for topic in topics(session, contact):
+        lifecycle.set_topic(session, contact, topic.mailing_list, topic.mailing_list.id in wanted, proof)
+    if frequency in Frequency.__members__.values() and frequency != contact.frequency:
+        contact.frequency = Frequency(frequency)
+        lifecycle.record_event(session, contact, "frequency_changed", frequency=frequency)
+    session.commit()
+
+
+def pause(session: so.Session, contact: Contact, months: int, proof: lifecycle.Proof) -> None:
+    if months not in PAUSE_MONTHS:
+        raise ValueError(f"pause for {', '.join(map(str, PAUSE_MONTHS))} months")
+    lifecycle.pause(session, contact, utcnow() + dt.timedelta(days=30 * months), proof)
+    session.commit()
+
+
+def resume(session: so.Session, contact: Contact, proof: lifecycle.Proof) -> None:
+    lifecycle.resume(session, contact, proof)
+    session.commit()
+
+
+def save_profile(session: so.Session, contact: Contact, answers: Mapping[str, object]) -> dict[str, str]:
+    """Apply edits with the same rules as forms; the field errors, empty when saved."""
+    fields = profile_fields(session, contact)
+    # A multi-choice question with nothing ticked sends nothing: that is the person clearing it.
+    answers = {**{f["key"]: [] for f in fields if f["type"] == "multi_select"}, **answers}
+    checked = clean_answers(fields, answers)
+    if checked.errors:
+        return checked.errors
+    now = utcnow().isoformat()
+    attributes, sources = dict(contact.attributes), dict(contact.attribute_sources)
+    changed = []
+    for spec in fields:
+        key = spec["key"]
+        if key in checked.values and attributes.get(key) != checked.values[key]:
+            attributes[key] = checked.values[key]
+        elif key not in checked.values and key in attributes and key in answers:
+            del attributes[key]  # cleared by the person
+        else:
+            continue
+        sources[key] = {"source": "preference_center", "at": now}
+        changed.append(key)
+    if changed:
+        contact.attributes, contact.attribute_sources = attributes, sources
+        names = quality.name_keys(fields)
+        if set(changed) & set(names):
+            contact.quality_flags = quality.name_flags(contact.quality_flags, attributes, names)
+        lifecycle.record_event(session, contact, "profile_updated", fields=changed, source="preference_center")
+    session.commit()
+    return {}
+
+
+def unsubscribe(session: so.Session, contact: Contact, list_id: int | None, proof: lifecycle.Proof) -> None:
+    lifecycle.unsubscribe(session, contact, list_id, proof)
+    session.commit()
+
+
+def _links_sent_today(session: so.Session, contact: Contact, kind: str) -> int:
+    return session.scalar(sa.select(sa.func.count(OutboxMessage.id)).where(
+        OutboxMessage.contact_id == contact.id, OutboxMessage.kind == kind,
+        OutboxMessage.created_at >= utcnow() - dt.timedelta(days=1)))
+
+
+def send_link(session: so.Session, contact: Contact, kind: str) -> bool:
+    """Email a subscriber link (fresh preferences, data download, erasure) within a daily cap."""
+    if contact.status not in MANAGEABLE or _links_sent_today(session, contact, kind) >= LINK_EMAILS_PER_DAY:
+        return False
+    outbox.queue_email(session, contact, kind, context={})
+    lifecycle.record_event(session, contact, "link_requested", email=kind)
+    session.commit()
+    return True
+
+
+def find_contact(session: so.Session, typed_email: str) -> Contact | None:
+    """The contact of an address as someone typed it (any case, punycode or not, NFC or NFD)."""
+    if not isinstance(typed_email, str) or len(typed_email) > 320:
+        return None
+    return session.scalar(sa.select(Contact).where(Contact.email_key == lookup_key(typed_email)))
+
+
+def send_fresh_link(session: so.Session, typed_email: str) -> None:
+    """A new preference link for whoever owns the address; silent whether it is known or not."""
+    contact = find_contact(session, typed_email)
+    if contact is not None:
+        send_link(session, contact, "preferences_link")
+
+
+def revoke_links(session: so.Session, contact: Contact) -> None:
+    """Make every preference, unsubscribe and data link sent so far stop working."""
+    contact.link_version += 1
+    lifecycle.record_event(session, contact, "links_revoked")
+    session.commit()

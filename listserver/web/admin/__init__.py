@@ -1,0 +1,3 @@
+"""The marketer console: one blueprint, server-rendered."""
+
+from listserver.web.admin.views import bp  # noqa: F401

@@ -1,0 +1,105 @@
+"""The JSON API for marketers' tools: bearer tokens with scopes, an OpenAPI document."""
+
+from __future__ import annotations
+
+import functools
+
+import sqlalchemy as sa
+from flask import Blueprint, current_app, g, jsonify, request
+
+from listserver.accounts import users
+from listserver.audience import exports
+from listserver.contacts.links import Links
+from listserver.db import get_session
+from listserver.extensions import limiter
+from listserver.models import MailingList
+from listserver.subscriber import preferences
+from listserver.web.http import whole_number
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+PAGE_SIZE = 500
+
+
+def _error(status: int, error: str, message: str, **headers):
+    response = jsonify({"error": error, "message": message})
+    response.status_code = status
+    response.headers.update(headers)
+    return response
+
+
+def requires(scope: str):
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapped(*args, **kwargs):
+            header = request.headers.get("Authorization", "")
+            plaintext = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
+            token = users.authenticate_api_token(get_session(), plaintext) if plaintext else None
+            if token is None:
+                return _error(401, "unauthorized", "Send a valid token as 'Authorization: Bearer <token>'.",
+                              **{"WWW-Authenticate": 'Bearer realm="listserver"'})
+            if scope not in token.scopes:
+                return _error(403, "forbidden", f"This token lacks the scope {scope!r}.")
+            get_session().commit()
+            g.api_token = token
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorate
+
+
+@bp.get("/contacts")
+@limiter.limit("120/minute")
+@requires("contacts:read")
+def list_contacts():
+    """Mailable contacts (subscribed, not paused, deliverable), a page at a time."""
+    after = whole_number(request.args.get("after", "0"))
+    if after is None:
+        return _error(400, "invalid_parameter", "'after' must be the last id of the previous page.")
+    try:
+        rows = list(exports.export_rows(get_session(), current_app.config["SETTINGS"], request.args.get("list"),
+                                        actor=f"api:{g.api_token.prefix}", after_id=after, limit=PAGE_SIZE))
+    except LookupError as exc:
+        return _error(404, "unknown_list", str(exc))
+    return jsonify({"contacts": rows, "next_after": rows[-1]["id"] if len(rows) == PAGE_SIZE else None})
+
+
+@bp.get("/contacts/<path:email>")
+@limiter.limit("600/minute")
+@requires("contacts:read")
+def get_contact(email: str):
+    """One contact's status, topics and links, whatever its status."""
+    session = get_session()
+    contact = preferences.find_contact(session, email)
+    if contact is None:
+        return _error(404, "not_found", "No contact with that address.")
+    list_keys = dict(session.execute(sa.select(MailingList.id, MailingList.key)).all())
+    row = exports.contact_row(contact, Links(current_app.config["SETTINGS"]), list_keys, None)
+    return jsonify({"id": contact.id, "status": contact.status.value,
+                    "paused_until": contact.paused_until.isoformat() if contact.paused_until else None, **row})
+
+
+@bp.get("/openapi.json")
+def openapi():
+    contact = {"type": "object", "properties": {name: {"type": "string"} for name in exports.COLUMNS}}
+    auth = [{"bearer": []}]
+    return jsonify({
+        "openapi": "3.1.0",
+        "info": {"title": "listserver API", "version": "1"},
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+                       "schemas": {"Contact": contact}},
+        "paths": {
+            "/api/v1/contacts": {"get": {
+                "summary": "Mailable contacts with their preference and unsubscribe links",
+                "security": auth,
+                "parameters": [{"name": "list", "in": "query", "schema": {"type": "string"}},
+                               {"name": "after", "in": "query", "schema": {"type": "integer"}}],
+                "responses": {"200": {"description": "A page of contacts; follow next_after"}}}},
+            "/api/v1/contacts/{email}": {"get": {
+                "summary": "One contact's status and links", "security": auth,
+                "parameters": [{"name": "email", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "The contact", "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/Contact"}}}},
+                              "404": {"description": "No such contact"}}}},
+        },
+    })

@@ -1,0 +1,1 @@
+"""What visitors and subscribers reach: hosted forms, the embed script's endpoints, personal-link pages."""
