@@ -15,12 +15,12 @@ import sqlalchemy.orm as so
 from sqlalchemy.dialects import postgresql, sqlite
 
 from listserver import db
-from listserver.mail.deliverability import Deliverability
 from listserver.models import (
     ConsentAction,
     ConsentRecord,
     Contact,
     ContactStatus,
+    Deliverability,
     Event,
     MailingList,
     Subscription,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 import threading
 import time
 
@@ -11,18 +10,12 @@ import dns.resolver
 from email_validator import EmailUndeliverableError
 from email_validator.deliverability import validate_email_deliverability
 
+from listserver.models import Deliverability
 from listserver.settings import Settings
 
 # How long the canary's verdict on a resolver stands: a burst of dead domains asks it once, and a
 # resolver that is repaired (or breaks) is noticed within a minute.
 CANARY_SECONDS = 60.0
-
-
-class Deliverability(enum.StrEnum):
-    DELIVERABLE = "deliverable"
-    UNDELIVERABLE = "undeliverable"
-    # DNS did not answer in time, or cannot be believed when it says no: we send, and bounces will tell.
-    UNKNOWN = "unknown"
 
 
 def make_resolver(settings: Settings) -> dns.resolver.Resolver:

@@ -6,6 +6,7 @@ from listserver.models.contacts import (
     ConsentRecord,
     Contact,
     ContactStatus,
+    Deliverability,
     Event,
     Frequency,
     Subscription,
@@ -17,7 +18,7 @@ from listserver.models.mail import OutboxMessage, OutboxStatus
 from listserver.models.users import ApiToken, User
 
 __all__ = [
-    "ApiToken", "AuditEntry", "Frequency", "ConsentAction", "ConsentRecord", "Contact", "ContactStatus", "Event",
-    "Field", "Form", "FormVersion", "MailingList", "OutboxMessage", "OutboxStatus", "Subscription",
-    "SubscriptionStatus", "Suppression", "User", "form_lists",
+    "ApiToken", "AuditEntry", "Frequency", "ConsentAction", "ConsentRecord", "Contact", "ContactStatus",
+    "Deliverability", "Event", "Field", "Form", "FormVersion", "MailingList", "OutboxMessage", "OutboxStatus",
+    "Subscription", "SubscriptionStatus", "Suppression", "User", "form_lists",
 ]

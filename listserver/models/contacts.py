@@ -35,6 +35,15 @@ class ConsentAction(enum.StrEnum):
     RESUMED = "resumed"
 
 
+class Deliverability(enum.StrEnum):
+    """What DNS says of an address's domain (stored in contact.email_check)."""
+
+    DELIVERABLE = "deliverable"
+    UNDELIVERABLE = "undeliverable"
+    # DNS did not answer in time, or cannot be believed when it says no: we send, and bounces will tell.
+    UNKNOWN = "unknown"
+
+
 class Frequency(enum.StrEnum):
     """How often a subscriber wants mail; exported so the sending tool can honour it."""
 
