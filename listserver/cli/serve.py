@@ -1,0 +1,78 @@
+"""Long-running processes: everything in one (`run`), the workers, the scheduler."""
+
+from __future__ import annotations
+
+import signal
+import threading
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from listserver import migrate, schedule
+from listserver.cli import embedded
+from listserver.extensions import db
+from listserver.tasks import get_queue
+
+
+def _wait_for_signal() -> None:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@with_appcontext
+def run(host: str, port: int) -> None:
+    """Start everything in one process: web server, workers, scheduler (embedded mode)."""
+    from werkzeug.serving import run_simple
+
+    app = current_app._get_current_object()
+    settings = current_app.config["SETTINGS"]
+    migrate.upgrade(settings)
+    with db.session() as session:
+        embedded.ensure_demo(session, settings.base_url)
+        password = embedded.ensure_admin(session, settings.instance_path)
+    background = embedded.start_background(app, settings.worker_threads)
+    base = f"http://{host}:{port}"
+    click.echo(
+        f"\nlistserver is running at {base}\n"
+        f"  demo form:  {base}/f/demo  (embedded in a web page: {base}{embedded.DEMO_SITE})\n"
+        f"  console:    {base}/admin/  (sign in as {embedded.ADMIN_EMAIL} / {password})\n"
+        f"  mail sent:  {base}/admin/outbox  (nothing leaves this machine; copies in {settings.mail_dir})\n"
+        f"  data:       {settings.database_url}\n"
+        "Press Ctrl+C to stop.\n"
+    )
+    try:
+        run_simple(host, port, app, threaded=True, use_reloader=False)
+    finally:
+        background.shutdown()
+
+
+@click.command()
+@click.option("--threads", default=None, type=int, help="Worker threads (default: LISTSERVER_WORKER_THREADS).")
+@with_appcontext
+def worker(threads: int | None) -> None:
+    """Process background jobs (sending email) until stopped."""
+    settings = current_app.config["SETTINGS"]
+    if not settings.redis_url:
+        raise click.ClickException("a separate worker needs LISTSERVER_REDIS_URL; `listserver run` has its own")
+    w = get_queue().worker(threads or settings.worker_threads)
+    w.start()
+    click.echo(f"worker started with {threads or settings.worker_threads} threads")
+    _wait_for_signal()
+    w.stop()
+
+
+@click.command()
+@with_appcontext
+def scheduler() -> None:
+    """Hand emails to the workers and run periodic jobs; one per deployment (a Redis lock keeps extra ones idle)."""
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    click.echo("scheduler started: " + ", ".join(f"{j.name} every {j.every_seconds}s" for j in schedule.JOBS))
+    schedule.run_forever(current_app._get_current_object(), stop)
