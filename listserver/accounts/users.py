@@ -10,9 +10,8 @@ import sqlalchemy.orm as so
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from listserver.models import ApiToken, User
+from listserver.models import ApiToken, Role, User
 from listserver.models._types import utcnow
-from listserver.models.users import ROLES
 
 _hasher = PasswordHasher()
 # Verified against when the email is unknown, so both cases take the same time.
@@ -20,7 +19,7 @@ _DUMMY_HASH = _hasher.hash("listserver-timing-equaliser")
 
 
 # Who may see personal data (full addresses, live links in emails); a viewer sees them masked.
-SEES_PERSONAL_DATA = ("admin", "marketer")
+SEES_PERSONAL_DATA = frozenset({Role.ADMIN, Role.MARKETER})
 
 
 def account_name(email: str) -> str:
@@ -34,9 +33,9 @@ def _checked_password(password: str) -> str:
     return password
 
 
-def create_user(session: so.Session, email: str, password: str, role: str = "admin") -> User:
-    if role not in ROLES:
-        raise ValueError(f"role must be one of {', '.join(ROLES)}")
+def create_user(session: so.Session, email: str, password: str, role: Role | str = Role.ADMIN) -> User:
+    if role not in tuple(Role):
+        raise ValueError(f"role must be one of {', '.join(Role)}")
     user = User(email=account_name(email), password_hash=_hasher.hash(_checked_password(password)), role=role)
     session.add(user)
     session.flush()

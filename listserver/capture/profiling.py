@@ -21,7 +21,15 @@ from listserver.contacts.links import Links
 from listserver.forms import quality
 from listserver.forms.fields import clean_answers
 from listserver.mail import outbox
-from listserver.models import Contact, ContactStatus, MailingList, SubscriptionStatus
+from listserver.models import (
+    ConsentMethod,
+    Contact,
+    ContactStatus,
+    EmailKind,
+    EventKind,
+    MailingList,
+    SubscriptionStatus,
+)
 from listserver.models._types import utcnow
 from listserver.settings import Settings
 from listserver.subscriber import preferences
@@ -181,10 +189,10 @@ def save_step(session: so.Session, version, profile: Profile, answers: Mapping[s
                               keep_known=not profile.proven and contact.confirmed_at is not None,
                               name_keys=quality.name_keys(definition["fields"]))
         _join_chosen_lists(session, version, profile, checked.values, proof, settings)
-        lifecycle.record_event(session, contact, "profile_updated", fields=saved, form=definition["slug"],
-                               version=version.number, source="form")
+        lifecycle.record_event(session, contact, EventKind.PROFILE_UPDATED, fields=saved, form=definition["slug"],
+                               version=version.number, source=ConsentMethod.FORM)
         if magnet is not None and contact.confirmed_at is not None:
-            outbox.queue_email(session, contact, "lead_magnet",
+            outbox.queue_email(session, contact, EmailKind.LEAD_MAGNET,
                                context={"form_version_id": version.id, "magnet": magnet[0]})
     session.commit()
     return Step(saved=saved, lead_magnet=magnet[1] if magnet else None,
@@ -228,7 +236,7 @@ def _join_chosen_lists(session: so.Session, version, profile: Profile, values: M
     session.expire(contact, ["subscriptions"])
     # A pending contact's first confirmation link confirms these too; a subscribed one gets a new one.
     if contact.status == ContactStatus.SUBSCRIBED:
-        outbox.queue_invitation(session, contact, "confirmation", context={"form_version_id": version.id},
+        outbox.queue_invitation(session, contact, EmailKind.CONFIRMATION, context={"form_version_id": version.id},
                                 settings=settings)
 
 

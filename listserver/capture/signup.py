@@ -17,7 +17,10 @@ from listserver.forms.fields import Email, clean_answers
 from listserver.forms.publishing import PublishedForm
 from listserver.mail import outbox
 from listserver.models import (
+    ConsentMethod,
     Contact,
+    EmailKind,
+    EventKind,
     FormVersion,
     SubscriptionStatus,
 )
@@ -47,10 +50,11 @@ class Visitor:
 
     ip: str | None
     user_agent: str | None
-    method: str = "form"
+    method: ConsentMethod = ConsentMethod.FORM
     language: str | None = None  # the language the form was shown in (?lang=, the browser's)
 
-    def proof(self, version: FormVersion | PublishedForm, language: str, method: str | None = None) -> lifecycle.Proof:
+    def proof(self, version: FormVersion | PublishedForm, language: str,
+              method: ConsentMethod | None = None) -> lifecycle.Proof:
         """Consent proof for what this visitor was shown: the form version, its consent text in `language`."""
         return lifecycle.Proof(method or self.method, self.ip, self.user_agent, version.id,
                                publishing.consent_text(version.definition, language)[1])
@@ -117,16 +121,16 @@ def _sign_up_again(session: so.Session, contact: lifecycle.ContactRow, values: d
         # Answers from an unproven address never overwrite what a confirmed person told us.
         profiling.merge_answers(session, contact.id, values, sources, keep_known=False, name_keys=name_keys)
     waiting = lifecycle.request_subscriptions(session, contact, list_ids, proof)
-    lifecycle.record_event(session, contact, "submitted", **event)
+    lifecycle.record_event(session, contact, EventKind.SUBMITTED, **event)
     if contact.created:
         outbox.queue_email(session, contact, _invitation(waiting), context=context)
     else:
         outbox.queue_invitation(session, contact, _invitation(waiting), context=context, settings=settings)
 
 
-def _invitation(waiting: list[int]) -> str:
+def _invitation(waiting: list[int]) -> EmailKind:
     """The email a sign-up sends: a confirmation, or a note that there is nothing left to confirm."""
-    return "confirmation" if waiting else "already_subscribed"
+    return EmailKind.CONFIRMATION if waiting else EmailKind.ALREADY_SUBSCRIBED
 
 
 class LinkUsed(Exception):
@@ -162,10 +166,10 @@ def confirm(session: so.Session, token: str, visitor: Visitor, settings: Setting
     """Prove the address: subscriptions active, consent confirmed, lead magnet on its way."""
     found = inspect_confirmation(session, token, settings, lock=True)
     contact, version = found.contact, found.version
-    proof = visitor.proof(version, contact.language, method="confirmation_link")
+    proof = visitor.proof(version, contact.language, method=ConsentMethod.CONFIRMATION_LINK)
     lifecycle.confirm(session, contact, proof)
     if version.definition.get("lead_magnet"):
-        outbox.queue_email(session, contact, "lead_magnet", context={"form_version_id": version.id})
+        outbox.queue_email(session, contact, EmailKind.LEAD_MAGNET, context={"form_version_id": version.id})
     session.commit()
     return found
 
@@ -183,7 +187,7 @@ def resend_confirmation(session: so.Session, payload: Mapping, settings: Setting
         return
     if not any(s.status == SubscriptionStatus.PENDING for s in contact.subscriptions):
         return
-    outbox.queue_invitation(session, contact, "confirmation", context={"form_version_id": version.id},
+    outbox.queue_invitation(session, contact, EmailKind.CONFIRMATION, context={"form_version_id": version.id},
                             settings=settings)
-    lifecycle.record_event(session, contact, "confirmation_resent")
+    lifecycle.record_event(session, contact, EventKind.CONFIRMATION_RESENT)
     session.commit()

@@ -7,6 +7,7 @@ from flask.cli import with_appcontext
 
 from listserver.accounts import users
 from listserver.extensions import db
+from listserver.models import Role
 
 
 @click.group("tokens")
@@ -34,7 +35,7 @@ def users_group() -> None:
 
 @users_group.command("create")
 @click.argument("email")
-@click.option("--role", type=click.Choice(["admin", "marketer", "viewer"]), default="admin", show_default=True)
+@click.option("--role", type=click.Choice([role.value for role in Role]), default=Role.ADMIN.value, show_default=True)
 @click.password_option()
 @with_appcontext
 def users_create(email: str, role: str, password: str) -> None:

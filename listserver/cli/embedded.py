@@ -14,7 +14,7 @@ from flask import Flask
 from listserver import schedule
 from listserver.accounts import users
 from listserver.forms import publishing
-from listserver.models import User
+from listserver.models import Role, User
 from listserver.tasks import get_queue
 
 ADMIN_EMAIL = "admin@localhost"
@@ -66,7 +66,7 @@ def ensure_admin(session: so.Session, instance_path: str) -> str:
         password = secrets.token_urlsafe(12)
         if exists is not None:
             session.execute(sa.delete(User).where(User.id == exists))
-        users.create_user(session, ADMIN_EMAIL, password, role="admin")
+        users.create_user(session, ADMIN_EMAIL, password, role=Role.ADMIN)
         session.commit()
         password_file.write_text(password)
         password_file.chmod(0o600)

@@ -17,11 +17,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from listserver import db
 from listserver.models import (
     ConsentAction,
+    ConsentMethod,
     ConsentRecord,
     Contact,
     ContactStatus,
     Deliverability,
     Event,
+    EventKind,
     MailingList,
     Subscription,
     SubscriptionStatus,
@@ -52,7 +54,7 @@ class InvalidTransition(Exception):
 class Proof:
     """How and where a person acted, for consent records."""
 
-    method: str
+    method: ConsentMethod
     ip: str | None = None
     user_agent: str | None = None
     form_version_id: int | None = None
@@ -121,7 +123,7 @@ _SIGN_UP_NEW_ADDRESS = sa.text("""WITH new_contact AS (
     FROM lists
 ), event AS (
     INSERT INTO event (contact_id, kind, data, created_at)
-    SELECT id, 'submitted', :event, :created_at FROM new_contact
+    SELECT id, :event_kind, :event, :created_at FROM new_contact
 )
 INSERT INTO outbox_message (contact_id, idempotency_key, kind, recipient, template, context, language, status,
                             attempts, created_at, next_attempt_at)
@@ -134,7 +136,7 @@ RETURNING contact_id
 _SIGN_UP_NEW_ADDRESS_SQL = str(_SIGN_UP_NEW_ADDRESS.compile(dialect=postgresql.psycopg.dialect()))
 
 
-def record_event(session: so.Session, contact: Contact | ContactRow | int | None, kind: str, **data) -> None:
+def record_event(session: so.Session, contact: Contact | ContactRow | int | None, kind: EventKind, **data) -> None:
     session.connection().execute(_INSERT_EVENT, {"contact_id": _id(contact), "kind": kind, "data": data,
                                                  "created_at": utcnow()})
 
@@ -164,7 +166,7 @@ def _set_status(session: so.Session, contact: Contact, new: ContactStatus, reaso
     if new not in TRANSITIONS[old]:
         raise InvalidTransition(f"{old} -> {new}")
     contact.status = new
-    record_event(session, contact, "status_changed", old=old.value, new=new.value, reason=reason)
+    record_event(session, contact, EventKind.STATUS_CHANGED, old=old.value, new=new.value, reason=reason)
     if new in SUPPRESSING:
         _suppress(session, contact, reason=new.value)
     elif new == S.SUBSCRIBED:
@@ -230,7 +232,8 @@ def sign_up_new_address(session: so.Session, email, *, language: str, form_id: i
         "email": email.address, "email_key": email.key, "status": S.PENDING, "language": language,
         "source_form_id": form_id, "attributes": attributes, "attribute_sources": sources,
         "quality_flags": list(quality_flags), "frequency": "all",
-        "list_ids": list_ids, "subscription_status": SubscriptionStatus.PENDING, "event": event,
+        "list_ids": list_ids, "subscription_status": SubscriptionStatus.PENDING,
+        "event_kind": EventKind.SUBMITTED, "event": event,
         **_consent_values(None, ConsentAction.GRANTED, proof),
         **{f"message_{name}": value for name, value in message.items()},
     }
@@ -280,7 +283,7 @@ def confirm(session: so.Session, contact: Contact, proof: Proof) -> list[Subscri
     # They read our email and clicked its link: the mailbox takes mail, whatever DNS said before.
     contact.email_check = Deliverability.DELIVERABLE.value
     contact.confirm_version += 1
-    record_event(session, contact, "confirmed", lists=[s.list_id for s in activated], method=proof.method)
+    record_event(session, contact, EventKind.CONFIRMED, lists=[s.list_id for s in activated], method=proof.method)
     return activated
 
 
@@ -309,12 +312,12 @@ def set_topic(session: so.Session, contact: Contact, mailing_list: MailingList, 
         subscription.confirmed_at, subscription.unsubscribed_at = now, None
         _consent(session, contact, ConsentAction.GRANTED, mailing_list.id, proof)
         _set_status(session, contact, S.SUBSCRIBED, reason=proof.method)
-        record_event(session, contact, "subscribed", list=mailing_list.id, method=proof.method)
+        record_event(session, contact, EventKind.SUBSCRIBED, list=mailing_list.id, method=proof.method)
     else:
         subscription.status = SubscriptionStatus.UNSUBSCRIBED
         subscription.unsubscribed_at = now
         _consent(session, contact, ConsentAction.WITHDRAWN, mailing_list.id, proof)
-        record_event(session, contact, "unsubscribed", lists=[mailing_list.id], method=proof.method)
+        record_event(session, contact, EventKind.UNSUBSCRIBED, lists=[mailing_list.id], method=proof.method)
         if not any(s.status == SubscriptionStatus.ACTIVE for s in contact.subscriptions):
             _set_status(session, contact, S.UNSUBSCRIBED, reason=proof.method)
     return True
@@ -334,7 +337,7 @@ def unsubscribe(session: so.Session, contact: Contact, list_id: int | None, proo
         _consent(session, contact, ConsentAction.WITHDRAWN, subscription.list_id, proof)
         left.append(subscription.list_id)
     if left:
-        record_event(session, contact, "unsubscribed", lists=left, method=proof.method,
+        record_event(session, contact, EventKind.UNSUBSCRIBED, lists=left, method=proof.method,
                      scope="all" if list_id is None else "list")
     nothing_left = not any(s.status == SubscriptionStatus.ACTIVE for s in contact.subscriptions)
     if (list_id is None or nothing_left) and S.UNSUBSCRIBED in TRANSITIONS[contact.status]:
@@ -345,7 +348,7 @@ def unsubscribe(session: so.Session, contact: Contact, list_id: int | None, proo
 def pause(session: so.Session, contact: Contact, until, proof: Proof) -> None:
     contact.paused_until = until
     _consent(session, contact, ConsentAction.PAUSED, None, proof)
-    record_event(session, contact, "paused", until=until.isoformat(), method=proof.method)
+    record_event(session, contact, EventKind.PAUSED, until=until.isoformat(), method=proof.method)
 
 
 def resume(session: so.Session, contact: Contact, proof: Proof) -> None:
@@ -353,7 +356,7 @@ def resume(session: so.Session, contact: Contact, proof: Proof) -> None:
         return
     contact.paused_until = None
     _consent(session, contact, ConsentAction.RESUMED, None, proof)
-    record_event(session, contact, "resumed", method=proof.method)
+    record_event(session, contact, EventKind.RESUMED, method=proof.method)
 
 
 def erase(session: so.Session, contact: Contact) -> None:

@@ -12,19 +12,19 @@ from flask_babel import lazy_gettext as _l
 from listserver import languages
 from listserver.contacts.links import Links
 from listserver.forms import publishing
-from listserver.models import Contact, FormVersion, OutboxMessage, SubscriptionStatus
+from listserver.models import Contact, EmailKind, FormVersion, OutboxMessage, SubscriptionStatus
 from listserver.tokens import Purpose
 
 SUBJECTS = {
-    "confirmation": _l("Please confirm your subscription: %(title)s"),
-    "lead_magnet": _l("Here is what you asked for: %(title)s"),
-    "already_subscribed": _l("You are already subscribed: %(title)s"),
-    "preferences_link": _l("Your link to manage your subscription"),
-    "data_export": _l("Download the data we keep about you"),
-    "erase_request": _l("Confirm that we should erase your data"),
+    EmailKind.CONFIRMATION: _l("Please confirm your subscription: %(title)s"),
+    EmailKind.LEAD_MAGNET: _l("Here is what you asked for: %(title)s"),
+    EmailKind.ALREADY_SUBSCRIBED: _l("You are already subscribed: %(title)s"),
+    EmailKind.PREFERENCES_LINK: _l("Your link to manage your subscription"),
+    EmailKind.DATA_EXPORT: _l("Download the data we keep about you"),
+    EmailKind.ERASE_REQUEST: _l("Confirm that we should erase your data"),
 }
 # Emails about a form the person filled in; the others are about the person's own settings.
-FORM_KINDS = ("confirmation", "lead_magnet", "already_subscribed")
+FORM_KINDS = (EmailKind.CONFIRMATION, EmailKind.LEAD_MAGNET, EmailKind.ALREADY_SUBSCRIBED)
 
 
 class NothingToSend(Exception):
@@ -45,7 +45,7 @@ def _form_context(session: so.Session, message: OutboxMessage, contact: Contact,
     version = session.get(FormVersion, message.context.get("form_version_id"))
     if version is None:
         raise NothingToSend("form version gone")
-    if message.kind == "confirmation" and not any(
+    if message.kind == EmailKind.CONFIRMATION and not any(
         s.status == SubscriptionStatus.PENDING for s in contact.subscriptions
     ):
         raise NothingToSend("already confirmed")
@@ -57,7 +57,7 @@ def _form_context(session: so.Session, message: OutboxMessage, contact: Contact,
         "lead_magnet": _lead_magnet(definition, message.context.get("magnet")),
         "step_magnet": isinstance(message.context.get("magnet"), int),
         "site_url": links.site(contact, definition),
-        "confirm_url": links.confirm(contact, version.id) if message.kind == "confirmation" else None,
+        "confirm_url": links.confirm(contact, version.id) if message.kind == EmailKind.CONFIRMATION else None,
         "form_url": links.form(definition["slug"]),
     }
 
@@ -75,8 +75,8 @@ def _link_context(message: OutboxMessage, contact: Contact, links: Links) -> dic
         "form": None,
         "sender": "listserver",
         "title": "",
-        "data_url": links.data_rights(contact, Purpose.DATA_EXPORT) if message.kind == "data_export" else None,
-        "erase_url": links.data_rights(contact, Purpose.ERASE) if message.kind == "erase_request" else None,
+        "data_url": links.data_rights(contact, Purpose.DATA_EXPORT) if message.kind == EmailKind.DATA_EXPORT else None,
+        "erase_url": links.data_rights(contact, Purpose.ERASE) if message.kind == EmailKind.ERASE_REQUEST else None,
     }
 
 

@@ -22,7 +22,7 @@ from listserver.contacts.links import Links
 from listserver.mail import emails
 from listserver.mail.deliverability import Deliverability, check_domain
 from listserver.mail.transport import PermanentMailError, TransientMailError, Transport, build_message
-from listserver.models import Contact, OutboxMessage, OutboxStatus
+from listserver.models import Contact, EmailKind, EventKind, OutboxMessage, OutboxStatus
 from listserver.models._types import utcnow
 from listserver.settings import Settings
 
@@ -42,11 +42,11 @@ DOMAIN_RECHECK = dt.timedelta(minutes=30)
 DOMAIN_HELD = "domain does not accept mail, says DNS; asking again before giving up"
 
 Dispatcher = Callable[[Iterable[int]], None]
-INVITATION_KINDS = ("confirmation", "already_subscribed")  # capped per address and day
+INVITATION_KINDS = (EmailKind.CONFIRMATION, EmailKind.ALREADY_SUBSCRIBED)  # capped per address and day
 _INSERT_MESSAGE = OutboxMessage.__table__.insert().returning(OutboxMessage.__table__.c.id)
 
 
-def queue_email(session: so.Session, contact, kind: str, *, context: dict, template: str | None = None) -> int:
+def queue_email(session: so.Session, contact, kind: EmailKind, *, context: dict, template: str | None = None) -> int:
     """Add an email to the outbox; once the transaction commits, the relay hands it to a worker.
 
     `contact` is anything with `id`, `email` and `language` (a Contact or a lifecycle.ContactRow).
@@ -55,7 +55,7 @@ def queue_email(session: so.Session, contact, kind: str, *, context: dict, templ
     return session.connection().execute(_INSERT_MESSAGE, {**row, "contact_id": contact.id}).scalar_one()
 
 
-def message_row(recipient: str, language: str, kind: str, *, context: dict, template: str | None = None) -> dict:
+def message_row(recipient: str, language: str, kind: EmailKind, *, context: dict, template: str | None = None) -> dict:
     """The columns of a new outbox message but its contact."""
     now = utcnow()
     return {"idempotency_key": secrets.token_hex(16), "kind": kind, "recipient": recipient,
@@ -63,7 +63,7 @@ def message_row(recipient: str, language: str, kind: str, *, context: dict, temp
             "status": OutboxStatus.QUEUED, "attempts": 0, "created_at": now, "next_attempt_at": now}
 
 
-def queue_invitation(session: so.Session, contact, kind: str, *, context: dict, settings: Settings) -> int:
+def queue_invitation(session: so.Session, contact, kind: EmailKind, *, context: dict, settings: Settings) -> int:
     """Queue an invitation (a confirmation, an "already subscribed" note) within the throttle.
 
     One the cap or the resend pause holds back is not dropped: it is queued to become due when
@@ -79,7 +79,7 @@ def queue_invitation(session: so.Session, contact, kind: str, *, context: dict, 
         .order_by(OutboxMessage.created_at).limit(1)
     ).first()
     if held is not None:
-        if kind == "confirmation" and held.kind != kind:  # something to confirm now: ask for it
+        if kind == EmailKind.CONFIRMATION and held.kind != kind:  # something to confirm now: ask for it
             session.execute(sa.update(OutboxMessage).where(OutboxMessage.id == held.id)
                             .values(kind=kind, template=kind, context=context))
         return held.id
@@ -87,7 +87,7 @@ def queue_invitation(session: so.Session, contact, kind: str, *, context: dict, 
     row = message_row(contact.email, contact.language, kind, context=context)
     row.update(created_at=due, next_attempt_at=due)
     if due > now:
-        lifecycle.record_event(session, contact, "invitation_held", until=due.isoformat())
+        lifecycle.record_event(session, contact, EventKind.INVITATION_HELD, until=due.isoformat())
     return session.connection().execute(_INSERT_MESSAGE, {**row, "contact_id": contact.id}).scalar_one()
 
 
@@ -126,7 +126,7 @@ def deliver(session: so.Session, message_id: int, transport: Transport, settings
     message = session.get(OutboxMessage, message_id, populate_existing=True)
     contact = session.get(Contact, message.contact_id) if message.contact_id else None
     # Every confirmation asks again, so a sign-up after a verdict is checked anew, either way.
-    check_first = message.kind == "confirmation" and contact is not None
+    check_first = message.kind == EmailKind.CONFIRMATION and contact is not None
     # No transaction stays open across DNS and SMTP: on SQLite it would hold the write lock.
     session.commit()
     try:

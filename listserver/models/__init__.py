@@ -3,22 +3,25 @@
 from listserver.models.contacts import (
     AuditEntry,
     ConsentAction,
+    ConsentMethod,
     ConsentRecord,
     Contact,
     ContactStatus,
     Deliverability,
     Event,
+    EventKind,
     Frequency,
     Subscription,
     SubscriptionStatus,
     Suppression,
 )
 from listserver.models.forms import Field, Form, FormVersion, MailingList, form_lists
-from listserver.models.mail import OutboxMessage, OutboxStatus
-from listserver.models.users import ApiToken, User
+from listserver.models.mail import EmailKind, OutboxMessage, OutboxStatus
+from listserver.models.users import ApiToken, Role, User
 
 __all__ = [
-    "ApiToken", "AuditEntry", "Frequency", "ConsentAction", "ConsentRecord", "Contact", "ContactStatus",
-    "Deliverability", "Event", "Field", "Form", "FormVersion", "MailingList", "OutboxMessage", "OutboxStatus",
-    "Subscription", "SubscriptionStatus", "Suppression", "User", "form_lists",
+    "ApiToken", "AuditEntry", "Frequency", "ConsentAction", "ConsentMethod", "ConsentRecord", "Contact",
+    "ContactStatus", "Deliverability", "EmailKind", "Event", "EventKind", "Field", "Form", "FormVersion",
+    "MailingList", "OutboxMessage", "OutboxStatus", "Role", "Subscription", "SubscriptionStatus", "Suppression",
+    "User", "form_lists",
 ]

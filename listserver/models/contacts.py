@@ -44,6 +44,37 @@ class Deliverability(enum.StrEnum):
     UNKNOWN = "unknown"
 
 
+class EventKind(enum.StrEnum):
+    """What a timeline entry records; the values are stored and exported, so they never change."""
+
+    SUBMITTED = "submitted"  # a form was sent
+    CONFIRMED = "confirmed"  # the confirmation link was used
+    CONFIRMATION_RESENT = "confirmation_resent"
+    STATUS_CHANGED = "status_changed"
+    SUBSCRIBED = "subscribed"  # a topic switched on
+    UNSUBSCRIBED = "unsubscribed"
+    PAUSED = "paused"
+    RESUMED = "resumed"
+    FREQUENCY_CHANGED = "frequency_changed"
+    PROFILE_UPDATED = "profile_updated"
+    LINK_REQUESTED = "link_requested"  # a subscriber link emailed on request
+    LINKS_REVOKED = "links_revoked"
+    DATA_EXPORTED = "data_exported"
+    INVITATION_HELD = "invitation_held"  # over the daily cap: the email waits
+
+
+class ConsentMethod(enum.StrEnum):
+    """How a person acted, in consent records and timeline events (stored values)."""
+
+    FORM = "form"  # a hosted or embedded form's page
+    API = "api"  # a form sent as JSON (the embed script, a site's own code)
+    PROFILING = "profiling"  # later answers of a recognised visitor
+    CONFIRMATION_LINK = "confirmation_link"
+    PREFERENCE_CENTER = "preference_center"
+    ONE_CLICK = "one_click"  # RFC 8058 List-Unsubscribe-Post
+    UNSUBSCRIBE_PAGE = "unsubscribe_page"
+
+
 class Frequency(enum.StrEnum):
     """How often a subscriber wants mail; exported so the sending tool can honour it."""
 
@@ -123,7 +154,7 @@ class ConsentRecord(Base):
     action: so.Mapped[ConsentAction] = _status_column(ConsentAction, ConsentAction.GRANTED)
     form_version_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("form_version.id"))
     consent_text_hash: so.Mapped[str | None] = so.mapped_column(sa.String(64))
-    method: so.Mapped[str] = so.mapped_column(sa.String(40))  # form, confirmation_link, preference_center…
+    method: so.Mapped[str] = so.mapped_column(sa.String(40))  # a ConsentMethod
     ip: so.Mapped[str | None] = so.mapped_column(sa.String(45))
     user_agent: so.Mapped[str | None] = so.mapped_column(sa.String(512))
     created_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
@@ -137,7 +168,7 @@ class Event(Base):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     contact_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("contact.id", ondelete="SET NULL"))
-    kind: so.Mapped[str] = so.mapped_column(sa.String(40))
+    kind: so.Mapped[str] = so.mapped_column(sa.String(40))  # an EventKind
     data: so.Mapped[dict] = so.mapped_column(default=dict)
     created_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 

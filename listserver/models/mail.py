@@ -20,6 +20,17 @@ class OutboxStatus(enum.StrEnum):
     FAILED = "failed"  # gave up after retries
 
 
+class EmailKind(enum.StrEnum):
+    """Which email an outbox message is; also its default template name (stored values)."""
+
+    CONFIRMATION = "confirmation"
+    ALREADY_SUBSCRIBED = "already_subscribed"  # a sign-up with nothing left to confirm
+    LEAD_MAGNET = "lead_magnet"
+    PREFERENCES_LINK = "preferences_link"
+    DATA_EXPORT = "data_export"
+    ERASE_REQUEST = "erase_request"
+
+
 class OutboxMessage(Base):
     __tablename__ = "outbox_message"
     __table_args__ = (sa.Index("ix_outbox_message_status_due", "status", "next_attempt_at"),)
@@ -29,7 +40,7 @@ class OutboxMessage(Base):
     contact_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("contact.id", ondelete="SET NULL"), index=True
     )
-    kind: so.Mapped[str] = so.mapped_column(sa.String(40))  # confirmation, lead_magnet, …
+    kind: so.Mapped[str] = so.mapped_column(sa.String(40))  # an EmailKind
     recipient: so.Mapped[str] = so.mapped_column(sa.String(320))
     template: so.Mapped[str] = so.mapped_column(sa.String(100))
     context: so.Mapped[dict] = so.mapped_column(default=dict)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -10,7 +11,14 @@ import sqlalchemy.orm as so
 from listserver.db import Base
 from listserver.models._types import UTCDateTime, utcnow
 
-ROLES = ("admin", "marketer", "viewer")
+
+class Role(enum.StrEnum):
+    """What a console user may do (stored in user_account.role)."""
+
+    ADMIN = "admin"
+    MARKETER = "marketer"
+    VIEWER = "viewer"  # reads the console with personal data masked
+
 
 
 class User(Base):
@@ -19,7 +27,7 @@ class User(Base):
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     email: so.Mapped[str] = so.mapped_column(sa.String(320), unique=True)
     password_hash: so.Mapped[str] = so.mapped_column(sa.String(200))
-    role: so.Mapped[str] = so.mapped_column(sa.String(20), default="admin")
+    role: so.Mapped[str] = so.mapped_column(sa.String(20), default=Role.ADMIN)  # a Role
     created_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     last_login_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
     # Signed into every console cookie; a new number (sign-out, new password) makes older

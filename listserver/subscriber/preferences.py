@@ -13,7 +13,18 @@ from listserver.contacts import lifecycle
 from listserver.forms import quality
 from listserver.forms.fields import BUILTIN_FIELDS, LONE_SURROGATE, clean_answers, lookup_key
 from listserver.mail import outbox
-from listserver.models import Contact, ContactStatus, Form, Frequency, MailingList, OutboxMessage, SubscriptionStatus
+from listserver.models import (
+    ConsentMethod,
+    Contact,
+    ContactStatus,
+    EmailKind,
+    EventKind,
+    Form,
+    Frequency,
+    MailingList,
+    OutboxMessage,
+    SubscriptionStatus,
+)
 from listserver.models._types import utcnow
 from listserver.settings import Settings
 from listserver.tokens import Purpose, Signer
@@ -107,7 +118,7 @@ def save_topics(session: so.Session, contact: Contact, wanted: set[int], frequen
         lifecycle.set_topic(session, contact, topic.mailing_list, topic.mailing_list.id in wanted, proof)
     if frequency in Frequency.__members__.values() and frequency != contact.frequency:
         contact.frequency = Frequency(frequency)
-        lifecycle.record_event(session, contact, "frequency_changed", frequency=frequency)
+        lifecycle.record_event(session, contact, EventKind.FREQUENCY_CHANGED, frequency=frequency)
     session.commit()
 
 
@@ -142,14 +153,15 @@ def save_profile(session: so.Session, contact: Contact, answers: Mapping[str, ob
             del attributes[key]  # cleared by the person
         else:
             continue
-        sources[key] = {"source": "preference_center", "at": now}
+        sources[key] = {"source": ConsentMethod.PREFERENCE_CENTER, "at": now}
         changed.append(key)
     if changed:
         contact.attributes, contact.attribute_sources = attributes, sources
         names = quality.name_keys(fields)
         if set(changed) & set(names):
             contact.quality_flags = quality.name_flags(contact.quality_flags, attributes, names)
-        lifecycle.record_event(session, contact, "profile_updated", fields=changed, source="preference_center")
+        lifecycle.record_event(session, contact, EventKind.PROFILE_UPDATED, fields=changed,
+                               source=ConsentMethod.PREFERENCE_CENTER)
     session.commit()
     return {}
 
@@ -159,18 +171,18 @@ def unsubscribe(session: so.Session, contact: Contact, list_id: int | None, proo
     session.commit()
 
 
-def _links_sent_today(session: so.Session, contact: Contact, kind: str) -> int:
+def _links_sent_today(session: so.Session, contact: Contact, kind: EmailKind) -> int:
     return session.scalar(sa.select(sa.func.count(OutboxMessage.id)).where(
         OutboxMessage.contact_id == contact.id, OutboxMessage.kind == kind,
         OutboxMessage.created_at >= utcnow() - dt.timedelta(days=1)))
 
 
-def send_link(session: so.Session, contact: Contact, kind: str) -> bool:
+def send_link(session: so.Session, contact: Contact, kind: EmailKind) -> bool:
     """Email a subscriber link (fresh preferences, data download, erasure) within a daily cap."""
     if contact.status not in MANAGEABLE or _links_sent_today(session, contact, kind) >= LINK_EMAILS_PER_DAY:
         return False
     outbox.queue_email(session, contact, kind, context={})
-    lifecycle.record_event(session, contact, "link_requested", email=kind)
+    lifecycle.record_event(session, contact, EventKind.LINK_REQUESTED, email=kind)
     session.commit()
     return True
 
@@ -186,11 +198,11 @@ def send_fresh_link(session: so.Session, typed_email: str) -> None:
     """A new preference link for whoever owns the address; silent whether it is known or not."""
     contact = find_contact(session, typed_email)
     if contact is not None:
-        send_link(session, contact, "preferences_link")
+        send_link(session, contact, EmailKind.PREFERENCES_LINK)
 
 
 def revoke_links(session: so.Session, contact: Contact) -> None:
     """Make every preference, unsubscribe and data link sent so far stop working."""
     contact.link_version += 1
-    lifecycle.record_event(session, contact, "links_revoked")
+    lifecycle.record_event(session, contact, EventKind.LINKS_REVOKED)
     session.commit()

@@ -7,7 +7,7 @@ import sqlalchemy.orm as so
 
 from listserver.contacts import lifecycle
 from listserver.mail import transport
-from listserver.models import AuditEntry, ConsentRecord, Contact, Event, MailingList, OutboxMessage
+from listserver.models import AuditEntry, ConsentRecord, Contact, Event, EventKind, MailingList, OutboxMessage
 from listserver.models._types import utcnow
 from listserver.settings import Settings
 from listserver.subscriber import preferences
@@ -25,7 +25,7 @@ def export_data(session: so.Session, contact: Contact) -> dict:
     events = session.scalars(sa.select(Event).where(Event.contact_id == contact.id).order_by(Event.id))
     emails = session.scalars(sa.select(OutboxMessage).where(OutboxMessage.contact_id == contact.id)
                              .order_by(OutboxMessage.id))
-    lifecycle.record_event(session, contact, "data_exported")
+    lifecycle.record_event(session, contact, EventKind.DATA_EXPORTED)
     session.commit()
     return {
         "exported_at": _iso(utcnow()),

@@ -15,7 +15,7 @@ from listserver.cli import embedded, main
 from listserver.contacts.links import Links
 from listserver.extensions import db
 from listserver.models import OutboxMessage
-from listserver.models.users import ROLES
+from listserver.models import Role
 from tests.chromium import expect
 from tests.conftest import REDIS_URL, contact_of
 
@@ -35,7 +35,7 @@ def app(make_app):
     app = make_app(smtp_host="")
     with app.app_context(), db.session() as session:
         embedded.ensure_demo(session)
-        for role in ROLES:
+        for role in Role:
             users.create_user(session, f"{role}@example-shop.net", PASSWORD, role)
         session.commit()
     return app
@@ -104,7 +104,7 @@ def console_endpoints(app):
                   key=lambda rule: (rule.endpoint == "admin.logout", rule.rule))  # sign out last
 
 
-@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("role", list(Role))
 def test_every_console_route_asks_for_a_signed_in_user_with_the_right_role(app, role, request, sent):
     """A route added without the console decorator fails here: anyone could open it."""
     client = request.getfixturevalue(role)

@@ -19,8 +19,7 @@ from listserver.accounts import redaction, users
 from listserver.db import get_session
 from listserver.extensions import limiter
 from listserver.mail import outbox as mail
-from listserver.models import Contact, ContactStatus, OutboxMessage, User
-from listserver.models.users import ROLES
+from listserver.models import Contact, ContactStatus, OutboxMessage, Role, User
 from listserver.web.public.context import guard
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -40,10 +39,10 @@ class LoginForm(FlaskForm):
     password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
 
 
-def console(*roles: str):
+def console(*roles: Role):
     """Every console route passes here: a signed-in user, with a current session, in one of `roles`
     (all roles when none are named). Checks the console adds later (an audit) belong here too."""
-    allowed = roles or ROLES
+    allowed = roles or tuple(Role)
 
     def decorate(view):
         @functools.wraps(view)

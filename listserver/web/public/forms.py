@@ -17,6 +17,7 @@ from listserver.contacts.links import Links
 from listserver.db import get_session
 from listserver.extensions import limiter
 from listserver.forms import fields, publishing
+from listserver.models import ConsentMethod
 from listserver.tokens import Purpose, Signer, TokenExpired, TokenInvalid
 from listserver.web.http import client_ip, friendly, json_body, wants_json
 from listserver.web.public import cors
@@ -170,7 +171,8 @@ def submit_form(slug: str):
         return _second_step(version, answers, verdict)
     if verdict == Verdict.SOLVED:
         _tally(slug, Tally.PASSED, verdict)
-    visitor = signup.Visitor(client_ip(), request.user_agent.string, "api" if request.is_json else "form",
+    visitor = signup.Visitor(client_ip(), request.user_agent.string,
+                             ConsentMethod.API if request.is_json else ConsentMethod.FORM,
                              language=g.form_language)
     if fields.is_blank(answers.get("email")):  # no address: answers for a visitor the token names
         profile = _profile(answers.get("profile_token"), lock=True)
@@ -237,7 +239,7 @@ def _tally(slug: str, tally: Tally, verdict: Verdict) -> None:
 
 
 def _profiling_step(version, profile: profiling.Profile, answers: dict, visitor: signup.Visitor):
-    proof = visitor.proof(version, g.form_language, method="profiling")
+    proof = visitor.proof(version, g.form_language, method=ConsentMethod.PROFILING)
     step = profiling.save_step(get_session(), version, profile, answers, proof, current_app.config["SETTINGS"])
     if step.errors:
         get_session().rollback()
@@ -286,7 +288,7 @@ def confirm_page(token: str):
 @bp.post("/confirm/<token>")
 @limiter.limit("20/minute")
 def confirm(token: str):
-    visitor = signup.Visitor(client_ip(), request.user_agent.string, "confirmation_link")
+    visitor = signup.Visitor(client_ip(), request.user_agent.string, ConsentMethod.CONFIRMATION_LINK)
     try:
         found = signup.confirm(get_session(), token, visitor, current_app.config["SETTINGS"])
     except (TokenInvalid, TokenExpired, signup.LinkUsed) as exc:

@@ -13,7 +13,7 @@ from listserver.contacts.links import Links
 from listserver.db import get_session
 from listserver.extensions import limiter
 from listserver.forms import fields
-from listserver.models import Contact
+from listserver.models import ConsentMethod, Contact, EmailKind
 from listserver.subscriber import preferences, rights
 from listserver.tokens import Purpose, TokenExpired, TokenInvalid
 from listserver.web.http import client_ip, friendly, whole_number
@@ -35,7 +35,7 @@ def _settings():
     return current_app.config["SETTINGS"]
 
 
-def _proof(method: str = "preference_center") -> lifecycle.Proof:
+def _proof(method: ConsentMethod = ConsentMethod.PREFERENCE_CENTER) -> lifecycle.Proof:
     return lifecycle.Proof(method, client_ip(), request.user_agent.string)
 
 
@@ -146,7 +146,7 @@ def unsubscribe_everything(token: str):
 @bp.post("/preferences/<token>/<any(data, erase):kind>")
 def request_data_rights(token: str, kind: str):
     contact = _contact_or_problem(Purpose.PREFERENCES, token, lock=True)
-    email_kind = {"data": "data_export", "erase": "erase_request"}[kind]
+    email_kind = {"data": EmailKind.DATA_EXPORT, "erase": EmailKind.ERASE_REQUEST}[kind]
     sent = preferences.send_link(get_session(), contact, email_kind)
     return _back(token, kind if sent else "limit")
 
@@ -183,7 +183,8 @@ def unsubscribe(token: str):
     preferences_url = None
     if contact is not None:  # an erased contact: nothing to do, and nothing to tell
         preferences.unsubscribe(get_session(), contact, preferences.list_id_of(token, _settings()),
-                                _proof("one_click" if request.form.get("List-Unsubscribe") else "unsubscribe_page"))
+                                _proof(ConsentMethod.ONE_CLICK if request.form.get("List-Unsubscribe")
+                                       else ConsentMethod.UNSUBSCRIBE_PAGE))
         preferences_url = Links(_settings()).preferences(contact)
         g.form_language = contact.language
     return friendly(200, _("You are unsubscribed"), _("You will not receive these emails any more."),
