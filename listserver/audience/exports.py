@@ -9,7 +9,8 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from listserver.contacts.links import Links
-from listserver.models import AuditEntry, Contact, ContactStatus, MailingList, Subscription, SubscriptionStatus
+from listserver.accounts import audit
+from listserver.models import AuditAction, Contact, ContactStatus, MailingList, Subscription, SubscriptionStatus
 from listserver.models._types import utcnow
 from listserver.settings import Settings
 
@@ -65,5 +66,5 @@ def export_rows(session: so.Session, settings: Settings, list_key: str | None, a
     for contact in session.scalars(query.execution_options(yield_per=500)):
         count += 1
         yield {"id": contact.id, **contact_row(contact, links, list_keys, list_id)}
-    session.add(AuditEntry(actor=actor, action="export", detail={"list": list_key, "rows": count}))
+    audit.record(session, actor, AuditAction.EXPORT, list=list_key, rows=count)
     session.commit()

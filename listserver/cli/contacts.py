@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask.cli import with_appcontext
 
+from listserver.accounts import audit
 from listserver.audience import exports
 from listserver.extensions import db
 from listserver.models import ConsentRecord, Event
@@ -61,7 +62,8 @@ def contacts_export(list_key: str | None, output) -> None:
     writer.writeheader()
     with db.session() as session:
         try:
-            for row in exports.export_rows(session, current_app.config["SETTINGS"], list_key, actor="cli"):
+            for row in exports.export_rows(session, current_app.config["SETTINGS"], list_key,
+                                           actor=audit.actor(audit.Actor.CLI)):
                 writer.writerow(row)
         except LookupError as exc:
             raise click.ClickException(str(exc))

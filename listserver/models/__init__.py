@@ -1,6 +1,7 @@
 """SQLAlchemy models, one module per domain."""
 
 from listserver.models.contacts import (
+    AuditAction,
     AuditEntry,
     ConsentAction,
     ConsentMethod,
@@ -20,7 +21,7 @@ from listserver.models.mail import EmailKind, OutboxMessage, OutboxStatus
 from listserver.models.users import ApiToken, Role, User
 
 __all__ = [
-    "ApiToken", "AuditEntry", "Frequency", "ConsentAction", "ConsentMethod", "ConsentRecord", "Contact",
+    "ApiToken", "AuditAction", "AuditEntry", "Frequency", "ConsentAction", "ConsentMethod", "ConsentRecord", "Contact",
     "ContactStatus", "Deliverability", "EmailKind", "Event", "EventKind", "Field", "Form", "FormVersion",
     "MailingList", "OutboxMessage", "OutboxStatus", "Role", "Subscription", "SubscriptionStatus", "Suppression",
     "User", "form_lists",

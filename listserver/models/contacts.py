@@ -173,14 +173,21 @@ class Event(Base):
     created_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 
 
+class AuditAction(enum.StrEnum):
+    """What an audit entry records (stored values)."""
+
+    EXPORT = "export"  # a page of contacts left through the CLI or the API
+    CONTACT_ERASED = "contact_erased"
+
+
 class AuditEntry(Base):
     """Who did what to which records: exports, imports, erasures, role changes. No personal data."""
 
     __tablename__ = "audit_entry"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    actor: so.Mapped[str] = so.mapped_column(sa.String(100))  # "subscriber", "user:3", "system"
-    action: so.Mapped[str] = so.mapped_column(sa.String(40))
+    actor: so.Mapped[str] = so.mapped_column(sa.String(100))  # audit.actor(): "subscriber", "user:3", "system"
+    action: so.Mapped[str] = so.mapped_column(sa.String(40))  # an AuditAction
     detail: so.Mapped[dict] = so.mapped_column(default=dict)
     created_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 

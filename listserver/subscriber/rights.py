@@ -7,7 +7,8 @@ import sqlalchemy.orm as so
 
 from listserver.contacts import lifecycle
 from listserver.mail import transport
-from listserver.models import AuditEntry, ConsentRecord, Contact, Event, EventKind, MailingList, OutboxMessage
+from listserver.accounts import audit
+from listserver.models import AuditAction, ConsentRecord, Contact, Event, EventKind, MailingList, OutboxMessage
 from listserver.models._types import utcnow
 from listserver.settings import Settings
 from listserver.subscriber import preferences
@@ -63,7 +64,7 @@ def erase(session: so.Session, contact: Contact, settings: Settings) -> None:
     emails = session.execute(sa.delete(OutboxMessage).where(OutboxMessage.contact_id == contact_id)
                              .returning(OutboxMessage.idempotency_key, OutboxMessage.id)).all()
     lifecycle.erase(session, contact)
-    session.add(AuditEntry(actor="subscriber", action="contact_erased", detail={"contact_id": contact_id}))
+    audit.record(session, audit.actor(audit.Actor.SUBSCRIBER), AuditAction.CONTACT_ERASED, contact_id=contact_id)
     session.commit()
     # Only once the erasure is committed: a rollback must not leave emails on record without their copies.
     transport.remove_mailbox_copies(settings.mail_dir, emails)

@@ -7,7 +7,7 @@ import functools
 import sqlalchemy as sa
 from flask import Blueprint, current_app, g, jsonify, request
 
-from listserver.accounts import users
+from listserver.accounts import audit, users
 from listserver.audience import exports
 from listserver.contacts.links import Links
 from listserver.db import get_session
@@ -58,7 +58,8 @@ def list_contacts():
         return _error(400, "invalid_parameter", "'after' must be the last id of the previous page.")
     try:
         rows = list(exports.export_rows(get_session(), current_app.config["SETTINGS"], request.args.get("list"),
-                                        actor=f"api:{g.api_token.prefix}", after_id=after, limit=PAGE_SIZE))
+                                        actor=audit.actor(audit.Actor.API, g.api_token), after_id=after,
+                                        limit=PAGE_SIZE))
     except LookupError as exc:
         return _error(404, "unknown_list", str(exc))
     return jsonify({"contacts": rows, "next_after": rows[-1]["id"] if len(rows) == PAGE_SIZE else None})
