@@ -17,7 +17,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from listserver.contacts import lifecycle
-from listserver.contacts.links import Links
+from listserver.contacts.links import LinkRevoked, Links, load_link
 from listserver.forms import quality
 from listserver.forms.fields import clean_answers
 from listserver.mail import outbox
@@ -32,7 +32,6 @@ from listserver.models import (
 )
 from listserver.models._types import utcnow
 from listserver.settings import Settings
-from listserver.subscriber import preferences
 from listserver.tokens import Purpose, TokenExpired, TokenInvalid
 
 # Contacts who left (or whose address failed) are asked for their address again, which means a
@@ -73,8 +72,8 @@ def recognise(session: so.Session, token: object, settings: Settings, *, lock: b
     if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
         return NEW_VISITOR
     try:
-        contact, payload = preferences.load_link(session, Purpose.PROFILE, token, settings, lock=lock)
-    except (TokenInvalid, TokenExpired, preferences.LinkRevoked):
+        contact, payload = load_link(session, Purpose.PROFILE, token, settings, lock=lock)
+    except (TokenInvalid, TokenExpired, LinkRevoked):
         return NEW_VISITOR
     if contact is None or contact.status not in RECOGNISED:
         return NEW_VISITOR

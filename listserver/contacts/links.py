@@ -1,9 +1,13 @@
-"""Public links for emails and exports: every one carries a signed, purpose-bound token."""
+"""Public links for emails and exports: every one carries a signed, purpose-bound token.
+Links makes them; load_link reads one back to the contact it names."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
 
 from listserver.models import Contact
 from listserver.settings import Settings
@@ -63,3 +67,35 @@ class Links:
         parts = urlsplit(url)
         query = parse_qsl(parts.query, keep_blank_values=True) + [("ls_pt", self.profile_token(contact, proven=True))]
         return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+class LinkRevoked(Exception):
+    """A genuine link whose contact has since revoked every link sent so far."""
+
+
+def contact_for_link(session: so.Session, purpose: Purpose, token: str, settings: Settings, *,
+                     lock: bool = False) -> Contact | None:
+    """The contact a subscriber link is for; None if erased. TokenInvalid/TokenExpired/LinkRevoked."""
+    return load_link(session, purpose, token, settings, lock=lock)[0]
+
+
+def load_link(session: so.Session, purpose: Purpose, token: str, settings: Settings, *,
+              lock: bool = False) -> tuple[Contact | None, dict]:
+    """The contact a signed link names (None if erased) and what else it carries."""
+    payload = Signer(settings).load(purpose, token)
+    contact_id = payload.get("c")
+    if not isinstance(contact_id, int):
+        return None, payload
+    query = sa.select(Contact).where(Contact.id == contact_id)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    contact = session.scalars(query).one_or_none()
+    if contact is not None and payload.get("v") != contact.link_version:
+        raise LinkRevoked()
+    return contact, payload
+
+
+def list_id_of(token: str, settings: Settings) -> int | None:
+    """Which list an unsubscribe link is about (None: everything); call after contact_for_link."""
+    list_id = Signer(settings).load(Purpose.UNSUBSCRIBE, token).get("l")
+    return list_id if isinstance(list_id, int) else None

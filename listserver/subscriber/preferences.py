@@ -26,46 +26,12 @@ from listserver.models import (
     SubscriptionStatus,
 )
 from listserver.models._types import utcnow
-from listserver.settings import Settings
-from listserver.tokens import Purpose, Signer
 
 PAUSE_MONTHS = (1, 3, 6)
 LINK_EMAILS_PER_DAY = 3
 # Statuses a person can still manage; a cleaned address cannot receive the links anyway.
 MANAGEABLE = {ContactStatus.PENDING, ContactStatus.SUBSCRIBED, ContactStatus.UNSUBSCRIBED,
               ContactStatus.INACTIVE, ContactStatus.COMPLAINED}
-
-
-class LinkRevoked(Exception):
-    """A genuine link whose contact has since revoked every link sent so far."""
-
-
-def contact_for_link(session: so.Session, purpose: Purpose, token: str, settings: Settings, *,
-                     lock: bool = False) -> Contact | None:
-    """The contact a subscriber link is for; None if erased. TokenInvalid/TokenExpired/LinkRevoked."""
-    return load_link(session, purpose, token, settings, lock=lock)[0]
-
-
-def load_link(session: so.Session, purpose: Purpose, token: str, settings: Settings, *,
-              lock: bool = False) -> tuple[Contact | None, dict]:
-    """The contact a signed link names (None if erased) and what else it carries."""
-    payload = Signer(settings).load(purpose, token)
-    contact_id = payload.get("c")
-    if not isinstance(contact_id, int):
-        return None, payload
-    query = sa.select(Contact).where(Contact.id == contact_id)
-    if lock:
-        query = query.with_for_update().execution_options(populate_existing=True)
-    contact = session.scalars(query).one_or_none()
-    if contact is not None and payload.get("v") != contact.link_version:
-        raise LinkRevoked()
-    return contact, payload
-
-
-def list_id_of(token: str, settings: Settings) -> int | None:
-    """Which list an unsubscribe link is about (None: everything); call after contact_for_link."""
-    list_id = Signer(settings).load(Purpose.UNSUBSCRIBE, token).get("l")
-    return list_id if isinstance(list_id, int) else None
 
 
 def readable(value: object) -> object:

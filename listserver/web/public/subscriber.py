@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 
 from listserver.accounts import redaction
 from listserver.contacts import lifecycle
-from listserver.contacts.links import Links
+from listserver.contacts.links import LinkRevoked, Links, contact_for_link, list_id_of
 from listserver.db import get_session
 from listserver.extensions import limiter
 from listserver.forms import fields
@@ -58,8 +58,8 @@ def _link_problem(exc: Exception):
 
 def _contact_or_problem(purpose: Purpose, token: str, *, lock: bool = False) -> Contact:
     try:
-        contact = preferences.contact_for_link(get_session(), purpose, token, _settings(), lock=lock)
-    except (TokenInvalid, TokenExpired, preferences.LinkRevoked) as exc:
+        contact = contact_for_link(get_session(), purpose, token, _settings(), lock=lock)
+    except (TokenInvalid, TokenExpired, LinkRevoked) as exc:
         get_session().rollback()
         abort(_link_problem(exc))
     if contact is None:
@@ -165,7 +165,7 @@ def new_link():
 @bp.get("/unsubscribe/<token>")
 def unsubscribe_page(token: str):
     contact = _contact_or_problem(Purpose.UNSUBSCRIBE, token)
-    list_id = preferences.list_id_of(token, _settings())
+    list_id = list_id_of(token, _settings())
     mailing_list = next((s.mailing_list for s in contact.subscriptions if s.list_id == list_id), None)
     return _no_store(make_response(render_template(
         "public/unsubscribe.html", token=token, mailing_list=mailing_list,
@@ -176,13 +176,13 @@ def unsubscribe_page(token: str):
 def unsubscribe(token: str):
     """RFC 8058 one-click: no cookies, no CSRF token, 200 without a redirect, the same when repeated."""
     try:
-        contact = preferences.contact_for_link(get_session(), Purpose.UNSUBSCRIBE, token, _settings(), lock=True)
-    except (TokenInvalid, TokenExpired, preferences.LinkRevoked) as exc:
+        contact = contact_for_link(get_session(), Purpose.UNSUBSCRIBE, token, _settings(), lock=True)
+    except (TokenInvalid, TokenExpired, LinkRevoked) as exc:
         get_session().rollback()
         return _link_problem(exc)
     preferences_url = None
     if contact is not None:  # an erased contact: nothing to do, and nothing to tell
-        preferences.unsubscribe(get_session(), contact, preferences.list_id_of(token, _settings()),
+        preferences.unsubscribe(get_session(), contact, list_id_of(token, _settings()),
                                 _proof(ConsentMethod.ONE_CLICK if request.form.get("List-Unsubscribe")
                                        else ConsentMethod.UNSUBSCRIBE_PAGE))
         preferences_url = Links(_settings()).preferences(contact)
