@@ -35,6 +35,20 @@ class Purpose(enum.StrEnum):
     PROFILE = "listserver.profile.v1"  # kept by the embed script in the host page's storage
 
 
+class Key:
+    """The keys of token payloads. One letter each keeps links short; links already in people's
+    inboxes carry these letters, so they never change."""
+
+    CONTACT = "c"  # the contact's id
+    VERSION = "v"  # the contact's confirm_version (CONFIRM) or link_version (every other link)
+    FORM = "f"  # CONFIRM: the form version's id; FORM_RENDER: the form's slug
+    LIST = "l"  # UNSUBSCRIBE: the list's id, None for everything
+    PROVEN = "p"  # PROFILE: sent to the address itself
+    WRITES = "w"  # PROFILE: answers given through it are stored
+    ASKED = "a"  # PROFILE: {question key: when it was asked, Unix seconds}
+    MILLISECONDS = "ms"  # FORM_RENDER: the render time's milliseconds (the signature has whole seconds)
+
+
 SEALED = {Purpose.PROFILE}
 _SEAL_BLOCK = 128  # sealed payloads are padded to a multiple of this: the length says nothing either
 

@@ -19,7 +19,7 @@ from limits.strategies import FixedWindowRateLimiter
 from listserver.breaker import Breaker
 from listserver.capture.challenge import SOLUTION_FIELD, Challenge, ProofOfWork
 from listserver.settings import Settings
-from listserver.tokens import Purpose, Signer, TokenExpired, TokenInvalid
+from listserver.tokens import Key, Purpose, Signer, TokenExpired, TokenInvalid
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ class Guard:
         """A token proving when the form was rendered, and for which form."""
         # The signature's timestamp has whole seconds; with the milliseconds a submission 1.2 s
         # after the render is not taken for 2 s old (up to a second too old without them).
-        return self.signer.sign(Purpose.FORM_RENDER, {"f": slug, "ms": int(time.time() % 1 * 1000)})
+        return self.signer.sign(Purpose.FORM_RENDER, {Key.FORM: slug, Key.MILLISECONDS: int(time.time() % 1 * 1000)})
 
     def check(self, slug: str, answers: dict, ip: str | None) -> Verdict:
         if answers.get(HONEYPOT_FIELD):
@@ -88,9 +88,9 @@ class Guard:
             return Verdict.TOO_OLD
         except TokenInvalid:
             return Verdict.NO_STAMP
-        if payload.get("f") != slug:
+        if payload.get(Key.FORM) != slug:
             return Verdict.NO_STAMP
-        if isinstance(ms := payload.get("ms"), int):
+        if isinstance(ms := payload.get(Key.MILLISECONDS), int):
             age -= ms / 1000
         if age < self.settings.form_min_seconds:
             return Verdict.TOO_FAST

@@ -32,7 +32,7 @@ from listserver.models import (
 )
 from listserver.models._types import utcnow
 from listserver.settings import Settings
-from listserver.tokens import Purpose, TokenExpired, TokenInvalid
+from listserver.tokens import Key, Purpose, TokenExpired, TokenInvalid
 
 # Contacts who left (or whose address failed) are asked for their address again, which means a
 # new double opt-in; they are not "recognised" by an old token.
@@ -77,9 +77,9 @@ def recognise(session: so.Session, token: object, settings: Settings, *, lock: b
         return NEW_VISITOR
     if contact is None or contact.status not in RECOGNISED:
         return NEW_VISITOR
-    asked = payload.get("a") if isinstance(payload.get("a"), dict) else {}
-    proven = payload.get("p") is True
-    return Profile(contact, proven, proven or payload.get("w") is True,
+    asked = payload.get(Key.ASKED) if isinstance(payload.get(Key.ASKED), dict) else {}
+    proven = payload.get(Key.PROVEN) is True
+    return Profile(contact, proven, proven or payload.get(Key.WRITES) is True,
                    {str(k): v for k, v in asked.items() if isinstance(v, int)})
 
 

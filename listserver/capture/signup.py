@@ -26,7 +26,7 @@ from listserver.models import (
 )
 from listserver.models._types import utcnow
 from listserver.settings import Settings
-from listserver.tokens import Purpose, Signer
+from listserver.tokens import Key, Purpose, Signer
 
 
 class Outcome(enum.StrEnum):
@@ -150,14 +150,15 @@ class Confirmation:
 def inspect_confirmation(session: so.Session, token: str, settings: Settings, *, lock: bool = False) -> Confirmation:
     """The contact and form a confirmation token is for; TokenInvalid/TokenExpired/LinkUsed otherwise."""
     payload = Signer(settings).load(Purpose.CONFIRM, token)
-    query = sa.select(Contact).where(Contact.id == payload.get("c"))
+    query = sa.select(Contact).where(Contact.id == payload.get(Key.CONTACT))
     if lock:
         query = query.with_for_update().execution_options(populate_existing=True)
     contact = session.scalars(query).one_or_none()
-    version = session.get(FormVersion, payload.get("f")) if isinstance(payload.get("f"), int) else None
+    version_id = payload.get(Key.FORM)
+    version = session.get(FormVersion, version_id) if isinstance(version_id, int) else None
     if contact is None or version is None:
         raise LinkUsed(None, version)
-    if payload.get("v") != contact.confirm_version:
+    if payload.get(Key.VERSION) != contact.confirm_version:
         raise LinkUsed(contact, version)
     return Confirmation(contact, version)
 
@@ -176,7 +177,7 @@ def confirm(session: so.Session, token: str, visitor: Visitor, settings: Setting
 
 def resend_confirmation(session: so.Session, payload: Mapping, settings: Settings) -> None:
     """Send a fresh link for an expired one, if the person is still waiting and under the cap."""
-    contact_id, version_id = payload.get("c"), payload.get("f")
+    contact_id, version_id = payload.get(Key.CONTACT), payload.get(Key.FORM)
     if not isinstance(contact_id, int) or not isinstance(version_id, int):
         return
     contact = session.scalars(

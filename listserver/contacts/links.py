@@ -11,7 +11,7 @@ import sqlalchemy.orm as so
 
 from listserver.models import Contact
 from listserver.settings import Settings
-from listserver.tokens import Purpose, Signer
+from listserver.tokens import Key, Purpose, Signer
 
 
 class Links:
@@ -20,23 +20,23 @@ class Links:
         self.signer = Signer(settings)
 
     def confirm(self, contact: Contact, form_version_id: int) -> str:
-        token = self.signer.sign(Purpose.CONFIRM, {"c": contact.id, "v": contact.confirm_version,
-                                                   "f": form_version_id})
+        token = self.signer.sign(Purpose.CONFIRM, {Key.CONTACT: contact.id, Key.VERSION: contact.confirm_version,
+                                                   Key.FORM: form_version_id})
         return f"{self.base}/confirm/{token}"
 
     def preferences(self, contact: Contact) -> str:
-        token = self.signer.sign(Purpose.PREFERENCES, {"c": contact.id, "v": contact.link_version})
+        token = self.signer.sign(Purpose.PREFERENCES, {Key.CONTACT: contact.id, Key.VERSION: contact.link_version})
         return f"{self.base}/preferences/{token}"
 
     def unsubscribe(self, contact: Contact, list_id: int | None = None) -> str:
         """One-click unsubscribe from one list, or from everything when list_id is None."""
-        token = self.signer.sign(Purpose.UNSUBSCRIBE, {"c": contact.id, "v": contact.link_version,
-                                                       "l": list_id})
+        token = self.signer.sign(Purpose.UNSUBSCRIBE, {Key.CONTACT: contact.id, Key.VERSION: contact.link_version,
+                                                       Key.LIST: list_id})
         return f"{self.base}/unsubscribe/{token}"
 
     def data_rights(self, contact: Contact, purpose: Purpose) -> str:
         """A short-lived link, sent to the address itself, to download or erase everything."""
-        token = self.signer.sign(purpose, {"c": contact.id, "v": contact.link_version})
+        token = self.signer.sign(purpose, {Key.CONTACT: contact.id, Key.VERSION: contact.link_version})
         path = {Purpose.DATA_EXPORT: "data", Purpose.ERASE: "erase"}[purpose]
         return f"{self.base}/{path}/{token}"
 
@@ -53,9 +53,9 @@ class Links:
         """Recognises a returning visitor for progressive profiling (see listserver.capture.profiling);
         for no contact (a dropped submission), one that recognises nobody."""
         return self.signer.sign(Purpose.PROFILE, {
-            "c": contact.id if contact is not None else None,
-            "v": contact.link_version if contact is not None else 0, "p": proven, "w": writes,
-            "a": dict(asked or {}),
+            Key.CONTACT: contact.id if contact is not None else None,
+            Key.VERSION: contact.link_version if contact is not None else 0, Key.PROVEN: proven, Key.WRITES: writes,
+            Key.ASKED: dict(asked or {}),
         })
 
     def site(self, contact: Contact, definition: Mapping) -> str | None:
@@ -83,19 +83,19 @@ def load_link(session: so.Session, purpose: Purpose, token: str, settings: Setti
               lock: bool = False) -> tuple[Contact | None, dict]:
     """The contact a signed link names (None if erased) and what else it carries."""
     payload = Signer(settings).load(purpose, token)
-    contact_id = payload.get("c")
+    contact_id = payload.get(Key.CONTACT)
     if not isinstance(contact_id, int):
         return None, payload
     query = sa.select(Contact).where(Contact.id == contact_id)
     if lock:
         query = query.with_for_update().execution_options(populate_existing=True)
     contact = session.scalars(query).one_or_none()
-    if contact is not None and payload.get("v") != contact.link_version:
+    if contact is not None and payload.get(Key.VERSION) != contact.link_version:
         raise LinkRevoked()
     return contact, payload
 
 
 def list_id_of(token: str, settings: Settings) -> int | None:
     """Which list an unsubscribe link is about (None: everything); call after contact_for_link."""
-    list_id = Signer(settings).load(Purpose.UNSUBSCRIBE, token).get("l")
+    list_id = Signer(settings).load(Purpose.UNSUBSCRIBE, token).get(Key.LIST)
     return list_id if isinstance(list_id, int) else None
