@@ -19,14 +19,15 @@ def resource_dir(name: str) -> Path:
 
 
 def create_app(config: Settings | dict | None = None) -> Flask:
-    """Build the app: settings, extensions, blueprints, error handlers, commands."""
+    """Build the app: settings, extensions, services, blueprints, error handlers, each domain's jobs."""
     app = Flask(__name__, instance_relative_config=True, template_folder=str(resource_dir("templates")))
     settings = _load_settings(app, config)
     register_settings(app, settings)
     register_extensions(app)
+    register_services(app)
     register_blueprints(app)
     register_errorhandlers(app)
-    register_tasks(app)
+    register_jobs(app)
     return app
 
 
@@ -78,6 +79,12 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
 
 
+def register_services(app: Flask) -> None:
+    from listserver import services
+
+    services.init_app(app)
+
+
 def register_blueprints(app: Flask) -> None:
     from listserver.extensions import csrf
     from listserver.web import admin, api, headers
@@ -99,7 +106,11 @@ def register_errorhandlers(app: Flask) -> None:
     errors.init_app(app)
 
 
-def register_tasks(app: Flask) -> None:
-    from listserver import tasks
+def register_jobs(app: Flask) -> None:
+    """Each domain's actors (run by the workers) and periodic jobs (run by the scheduler)."""
+    from listserver import schedule, services
+    from listserver.mail import jobs as mail_jobs
 
-    tasks.init_app(app)
+    for domain in (mail_jobs,):
+        services.task_queue(app).declare(domain.ACTORS)
+        schedule.declare(app, domain.JOBS)

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 from typing import Any
 
-from flask import current_app
-
 _MISSING = object()
 
 
@@ -29,8 +27,3 @@ class Memo:
 
     def clear(self) -> None:
         self.entries.clear()
-
-
-def of_app(name: str, size: int = 256) -> Memo:
-    """The app's memo called `name` (kept in app.extensions, so each app has its own)."""
-    return current_app.extensions.setdefault(f"listserver.{name}", Memo(size))

@@ -1,31 +1,51 @@
-"""Background work on Dramatiq: Redis in production, an in-process stub broker when embedded."""
+"""Background work on Dramatiq: each app's broker, and the actors the domains declare for it.
+
+A domain declares its actors in its own jobs module (`@tasks.actor(...)`); the app factory binds
+them to the app's broker, Redis in production or Dramatiq's in-process stub broker when embedded.
+Each app gets its own broker and its own Dramatiq actors, so a process may make many apps (tests
+do). No domain package is imported here.
+"""
 
 from __future__ import annotations
 
-import logging
-import math
-from collections.abc import Iterable
+import functools
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
 
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
-from flask import Flask, current_app
+from flask import Flask
 
-from listserver.extensions import db
-from listserver.mail import outbox
-from listserver.mail.transport import make_transport
 
-log = logging.getLogger(__name__)
+@dataclass(frozen=True)
+class Actor:
+    """An actor as a domain declares it: a function run in the app's context, and Dramatiq's options.
 
-# A relay pass hands over what came due since the last one. A few emails go one per job, so
-# worker threads send them side by side; a burst goes up to ten per job (sent one after another),
-# a tenth of the broker's round trips.
-JOBS_BEFORE_BATCHING = 8
-MAX_EMAILS_PER_JOB = 10
+    Actors take ids and are idempotent: Dramatiq delivers a message at least once.
+    """
+
+    name: str
+    fn: Callable[..., None]
+    options: dict[str, Any] = field(default_factory=dict)
+    queue_name: str = "default"
+
+    def __call__(self, *args: Any) -> None:
+        """Run it here and now (in an app context), as a worker would."""
+        self.fn(*args)
+
+
+def actor(**options: Any) -> Callable[[Callable[..., None]], Actor]:
+    """Declare a function as an actor named after it; options as Dramatiq's (max_retries, time_limit...)."""
+    def declare(fn: Callable[..., None]) -> Actor:
+        return Actor(fn.__name__, fn, options)
+
+    return declare
 
 
 class TaskQueue:
-    """The broker of one app and the actors declared on it."""
+    """The broker of one app and the actors bound to it."""
 
     def __init__(self, app: Flask):
         settings = app.config["SETTINGS"]
@@ -36,31 +56,27 @@ class TaskQueue:
             self.broker = StubBroker()
             self.broker.emit_after("process_boot")
         self.app = app
-        self.transport = make_transport(settings)
-        self.deliver_emails = dramatiq.actor(
-            self._deliver_emails, actor_name="deliver_emails", broker=self.broker,
-            max_retries=3, min_backoff=5_000, time_limit=600_000,
-        )
+        self.bound: dict[str, dramatiq.Actor] = {}
 
-    def _deliver_emails(self, message_ids: list[int]) -> None:
-        with self.app.app_context(), db.session() as session:
-            for message_id in message_ids:
-                outbox.deliver(session, message_id, self.transport, self.app.config["SETTINGS"])
+    def declare(self, actors: Iterable[Actor]) -> None:
+        """Bind declared actors to this app's broker: its workers run them in this app's context."""
+        for declared in actors:
+            self.bound[declared.name] = dramatiq.actor(
+                self._in_app_context(declared.fn), actor_name=declared.name, queue_name=declared.queue_name,
+                broker=self.broker, **declared.options,
+            )
 
-    def dispatch(self, message_ids: Iterable[int]) -> None:
-        """Enqueue delivery of outbox messages (the relay's hand-over); raises if the broker does."""
-        ids = list(message_ids)
-        per_job = max(1, min(MAX_EMAILS_PER_JOB, math.ceil(len(ids) / JOBS_BEFORE_BATCHING)))
-        for start in range(0, len(ids), per_job):
-            self.deliver_emails.send(ids[start:start + per_job])
+    def _in_app_context(self, fn: Callable[..., None]) -> Callable[..., None]:
+        @functools.wraps(fn)
+        def run(*args: Any, **kwargs: Any) -> None:
+            with self.app.app_context():
+                fn(*args, **kwargs)
+
+        return run
+
+    def send(self, declared: Actor, *args: Any) -> None:
+        """Enqueue a run of a declared actor; raises if the broker does."""
+        self.bound[declared.name].send(*args)
 
     def worker(self, threads: int) -> dramatiq.Worker:
         return dramatiq.Worker(self.broker, worker_threads=threads, worker_timeout=200)
-
-
-def init_app(app: Flask) -> None:
-    app.extensions["listserver.tasks"] = TaskQueue(app)
-
-
-def get_queue(app: Flask | None = None) -> TaskQueue:
-    return (app or current_app).extensions["listserver.tasks"]

@@ -23,14 +23,14 @@ from dnslib.server import DNSLogger, DNSServer
 from dnslib.zoneresolver import ZoneResolver
 from werkzeug.serving import make_server
 
-from listserver import create_app, migrate, schedule
+from listserver import create_app, migrate, services
 from listserver.cli import embedded
 from listserver.db import Base, make_engine
 from listserver.extensions import db
 from listserver.forms import publishing
+from listserver.mail import jobs as mail_jobs
 from listserver.models import Contact
 from listserver.settings import Settings
-from listserver.tasks import get_queue
 from tests.chromium import CHROMIUM, CHROMIUM_ARGS, HostSite, Phone
 
 # Which database the suite runs against: the test command runs it once for each.
@@ -228,12 +228,12 @@ def deliver():
 
     def _deliver(app):
         with app.app_context():
-            schedule.hand_over_outbox(app)
-        queue = get_queue(app)
+            mail_jobs.hand_over_outbox()
+        queue = services.task_queue(app)
         worker = queue.worker(2)
         worker.start()
         try:
-            queue.broker.join(queue.deliver_emails.queue_name, timeout=20_000)
+            queue.broker.join(mail_jobs.deliver_emails.queue_name, timeout=20_000)
             worker.join()
         finally:
             worker.stop()

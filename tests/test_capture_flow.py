@@ -18,11 +18,11 @@ import sqlalchemy as sa
 
 from listserver.extensions import db
 from listserver.forms import publishing
+from listserver.mail import jobs as mail_jobs
 from listserver.mail import outbox
 from listserver.models import ConsentRecord, ContactStatus, FormVersion, MailingList, Subscription
 from listserver.models import SubscriptionStatus as Sub
 from listserver.models._types import utcnow
-from listserver.tasks import get_queue
 from tests.cli.test_cli import LISTSERVER, clean_env, invoke
 from tests.conftest import contact_of, free_port, publish, stamp
 
@@ -67,7 +67,7 @@ def confirmations(inbox, address: str = ADDRESS) -> list:
 def relay_at(app, deliver, when: dt.datetime) -> None:
     """The relay's pass at a later moment (its own clock argument), then the workers send."""
     with app.app_context(), db.session() as session:
-        outbox.hand_over(session, get_queue(app).dispatch, app.config["SETTINGS"], now=when)
+        outbox.hand_over(session, mail_jobs.dispatch, app.config["SETTINGS"], now=when)
     deliver(app)
 
 

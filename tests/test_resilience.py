@@ -11,15 +11,15 @@ import dramatiq
 import pytest
 import sqlalchemy as sa
 
-from listserver import schedule
+from listserver import schedule, services
 from listserver.accounts import users
 from listserver.cli import embedded
 from listserver.extensions import db
+from listserver.mail import jobs as mail_jobs
 from listserver.mail import outbox
 from listserver.mail.transport import make_transport
 from listserver.models import ConsentRecord, Contact, Event, OutboxMessage, OutboxStatus, Subscription
 from listserver.models._types import utcnow
-from listserver.tasks import get_queue
 from tests.conftest import ON_POSTGRES, stamp
 
 
@@ -30,7 +30,7 @@ def count(session, model, *where):
 def hand_over_later(app, minutes=0):
     """The relay's pass (the scheduler's every second), run as if some minutes had passed."""
     with app.app_context(), db.session() as session:
-        return outbox.hand_over(session, get_queue(app).dispatch, app.config["SETTINGS"],
+        return outbox.hand_over(session, mail_jobs.dispatch, app.config["SETTINGS"],
                                 now=utcnow() + dt.timedelta(minutes=minutes))
 
 
@@ -97,7 +97,7 @@ def test_a_second_relay_skips_the_emails_a_first_one_is_handing_over(app, client
     token = stamp(client)
     for n in range(3):
         sign_up(client, f"pair-{n}@example-shop.net", token)
-    queue, second = get_queue(app), []
+    second = []
 
     def first_relay_dispatch(ids):
         # The second relay runs while the first holds its rows; it must neither take them nor wait.
@@ -106,7 +106,7 @@ def test_a_second_relay_skips_the_emails_a_first_one_is_handing_over(app, client
             second.append(pool.submit(hand_over_later, app).result(timeout=10))
         finally:
             pool.shutdown(wait=False)  # a second relay stuck on the rows is freed by the first's rollback
-        queue.dispatch(ids)
+        mail_jobs.dispatch(ids)
 
     with app.app_context(), db.session() as session:
         assert outbox.hand_over(session, first_relay_dispatch, app.config["SETTINGS"]) == 3
@@ -116,14 +116,15 @@ def test_a_second_relay_skips_the_emails_a_first_one_is_handing_over(app, client
 
 
 def test_a_few_emails_go_one_per_job_a_burst_ten_per_job(app):
-    queue = get_queue(app)  # embedded: Dramatiq's in-process broker
-    jobs = queue.broker.queues[queue.deliver_emails.queue_name]
-    queue.dispatch(range(1, 4))
-    assert [m.args[0] for m in _drain(jobs)] == [[1], [2], [3]]  # three worker threads can send at once
-    queue.dispatch(range(1, 201))
-    assert [len(m.args[0]) for m in _drain(jobs)] == [10] * 20
-    queue.dispatch([])
-    assert jobs.qsize() == 0
+    broker = services.task_queue(app).broker  # embedded: Dramatiq's in-process broker
+    jobs = broker.queues[mail_jobs.deliver_emails.queue_name]
+    with app.app_context():
+        mail_jobs.dispatch(range(1, 4))
+        assert [m.args[0] for m in _drain(jobs)] == [[1], [2], [3]]  # three worker threads can send at once
+        mail_jobs.dispatch(range(1, 201))
+        assert [len(m.args[0]) for m in _drain(jobs)] == [10] * 20
+        mail_jobs.dispatch([])
+        assert jobs.qsize() == 0
 
 
 def _drain(jobs) -> list:
@@ -216,7 +217,7 @@ def test_database_down_gives_a_clear_503(make_app):
 def test_database_down_the_scheduler_says_so_in_one_line_a_pass(make_app, caplog):
     app = make_app(database_url="postgresql://postgres@127.0.0.1:1/listserver")
     with caplog.at_level("WARNING", logger="listserver.schedule"):
-        schedule.run_due(app, {}, time.monotonic())
+        schedule.Scheduler(app).run_due()
     lines = [(r.getMessage(), r.exc_info) for r in caplog.records if r.name == "listserver.schedule"]
     assert lines == [("scheduled job hand_over_outbox failed: database unavailable (OperationalError)", None),
                      ("scheduled job sweep_outbox failed: database unavailable (OperationalError)", None)]

@@ -11,11 +11,10 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import Flask
 
-from listserver import schedule
+from listserver import schedule, services
 from listserver.accounts import users
 from listserver.forms import publishing
 from listserver.models import Role, User
-from listserver.tasks import get_queue
 
 ADMIN_EMAIL = "admin@localhost"
 
@@ -88,9 +87,9 @@ class Background:
 
 
 def start_background(app: Flask, threads: int) -> Background:
-    worker = get_queue(app).worker(threads)
+    worker = services.task_queue(app).worker(threads)
     worker.start()
     stop = threading.Event()
-    thread = threading.Thread(target=schedule.run_forever, args=(app, stop), name="scheduler", daemon=True)
+    thread = threading.Thread(target=schedule.Scheduler(app).run_forever, args=(stop,), name="scheduler", daemon=True)
     thread.start()
     return Background(worker, stop, thread)

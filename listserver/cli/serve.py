@@ -9,10 +9,9 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from listserver import migrate, schedule
+from listserver import migrate, schedule, services
 from listserver.cli import embedded
 from listserver.extensions import db
-from listserver.tasks import get_queue
 
 
 def _wait_for_signal() -> None:
@@ -60,7 +59,7 @@ def worker(threads: int | None) -> None:
     settings = current_app.config["SETTINGS"]
     if not settings.redis_url:
         raise click.ClickException("a separate worker needs LISTSERVER_REDIS_URL; `listserver run` has its own")
-    w = get_queue().worker(threads or settings.worker_threads)
+    w = services.task_queue().worker(threads or settings.worker_threads)
     w.start()
     click.echo(f"worker started with {threads or settings.worker_threads} threads")
     _wait_for_signal()
@@ -74,5 +73,6 @@ def scheduler() -> None:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    click.echo("scheduler started: " + ", ".join(f"{j.name} every {j.every_seconds}s" for j in schedule.JOBS))
-    schedule.run_forever(current_app._get_current_object(), stop)
+    app = current_app._get_current_object()
+    click.echo("scheduler started: " + ", ".join(str(job) for job in schedule.jobs_of(app)))
+    schedule.Scheduler(app).run_forever(stop)

@@ -13,10 +13,10 @@ from flask.cli import ScriptInfo
 
 from listserver.cli import main
 from listserver.extensions import db
+from listserver.mail import jobs as mail_jobs
 from listserver.mail import outbox
 from listserver.models import ContactStatus, OutboxMessage, OutboxStatus, Suppression
 from listserver.models._types import utcnow
-from listserver.tasks import get_queue
 from tests.conftest import DNS_ZONE, contact_of, stamp
 
 DEAD = "revived-shop.net"
@@ -32,7 +32,7 @@ def sign_up(app, address: str):
 def later(app, deliver, minutes: int = 31):
     """The relay's pass `minutes` from now, then the workers, as the scheduler would do then."""
     with app.app_context(), db.session() as session:
-        outbox.hand_over(session, get_queue(app).dispatch, app.config["SETTINGS"],
+        outbox.hand_over(session, mail_jobs.dispatch, app.config["SETTINGS"],
                          now=utcnow() + dt.timedelta(minutes=minutes))
     deliver(app)
 

@@ -15,12 +15,12 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
+from listserver import services
 from listserver.accounts import redaction, users
 from listserver.db import get_session
 from listserver.extensions import limiter
 from listserver.mail import outbox as mail
 from listserver.models import Contact, ContactStatus, OutboxMessage, Role, User
-from listserver.web.public.context import guard
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -145,7 +145,7 @@ def home():
     db = get_session()
     counts = dict(db.execute(sa.select(Contact.status, sa.func.count()).group_by(Contact.status)).all())
     return render_template("admin/home.html", counts={s.value: counts.get(s, 0) for s in ContactStatus},
-                           bots=guard().tallies())
+                           bots=services.bot_guard().tallies())
 
 
 @bp.get("/outbox")

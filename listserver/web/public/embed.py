@@ -11,7 +11,7 @@ from flask import Blueprint, Response, current_app, jsonify, request, send_from_
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from listserver import languages, memo
+from listserver import languages, services
 from listserver.capture import profiling
 from listserver.capture.bots import HONEYPOT_FIELD, STAMP_FIELD
 from listserver.db import get_session
@@ -19,7 +19,7 @@ from listserver.forms import publishing
 from listserver.web import questions
 from listserver.web.http import json_body
 from listserver.web.public import cors
-from listserver.web.public.context import guard, load_form
+from listserver.web.public.context import load_form
 
 bp = Blueprint("embed", __name__)
 
@@ -91,7 +91,7 @@ def _rendered(version: publishing.PublishedForm, language: str) -> tuple[bytes, 
         body = json.dumps(public_definition(version, language), ensure_ascii=False, separators=(",", ":")).encode()
         return body, hashlib.sha256(body).hexdigest()[:32]
 
-    return memo.of_app("definitions", 512).get_or_make((version.id, language), make)
+    return services.embed_definitions().get_or_make((version.id, language), make)
 
 
 @bp.get("/f/<slug>/embed.js")
@@ -128,7 +128,7 @@ def next_fields(slug: str):
     profile = profiling.recognise(get_session(), token, current_app.config["SETTINGS"])
     response = jsonify({
         "fields": [f["key"] for f in profiling.next_fields(version.definition, profile)],
-        "stamp": guard().stamp(slug),
+        "stamp": services.bot_guard().stamp(slug),
         "recognised": profile.recognised,
     })
     response.headers["Cache-Control"] = "no-store"

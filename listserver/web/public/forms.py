@@ -8,7 +8,7 @@ import math
 from flask import Blueprint, abort, current_app, g, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 
-from listserver import memo
+from listserver import services
 from listserver.capture import profiling, signup
 from listserver.capture.bots import CHALLENGED, HONEYPOT_FIELD, STAMP_FIELD, Tally, Verdict
 from listserver.capture.challenge import SOLUTION_FIELD
@@ -21,7 +21,7 @@ from listserver.models import ConsentMethod
 from listserver.tokens import Purpose, Signer, TokenExpired, TokenInvalid
 from listserver.web.http import client_ip, friendly, json_body, wants_json
 from listserver.web.public import cors
-from listserver.web.public.context import guard, load_form
+from listserver.web.public.context import load_form
 
 log = logging.getLogger(__name__)
 bp = Blueprint("public", __name__)
@@ -46,7 +46,7 @@ def _render_form(version, *, values=None, errors=None, suggestions=None, status=
         values=values or {},
         errors=errors or {},
         suggestions=suggestions or {},
-        stamp=guard().stamp(definition["slug"]),
+        stamp=services.bot_guard().stamp(definition["slug"]),
         honeypot=HONEYPOT_FIELD,
         stamp_field=STAMP_FIELD,
         email_checked_field=EMAIL_CHECKED_FIELD,
@@ -110,7 +110,7 @@ def _check_inbox_page(version) -> str:
         return render()
     # g.form_language is always a shipped language, so it is also the page's locale (i18n.select_locale).
     key = (version.id, g.form_language, _in_frame(), request.script_root)
-    return memo.of_app("check_inbox_pages").get_or_make(key, render)
+    return services.check_inbox_pages().get_or_make(key, render)
 
 
 def _saved(version, step: profiling.Step):
@@ -166,7 +166,7 @@ def submit_form(slug: str):
     if isinstance(answers.get(USE_SUGGESTION_FIELD), str):
         answers["email"] = answers[USE_SUGGESTION_FIELD]
     settings = current_app.config["SETTINGS"]
-    verdict = guard().check(slug, answers, client_ip())
+    verdict = services.bot_guard().check(slug, answers, client_ip())
     if verdict != Verdict.HUMAN and verdict != Verdict.SOLVED:
         return _second_step(version, answers, verdict)
     if verdict == Verdict.SOLVED:
@@ -181,7 +181,7 @@ def submit_form(slug: str):
     typed = answers.get("email")
     result = signup.submit(
         get_session(), version, answers, visitor, settings,
-        allow_address=_always if verdict == Verdict.SOLVED else guard().allow_address,
+        allow_address=_always if verdict == Verdict.SOLVED else services.bot_guard().allow_address,
         typed_email_confirmed=isinstance(typed, str) and typed == answers.get(EMAIL_CHECKED_FIELD),
     )
     if result.outcome == signup.Outcome.ACCEPTED:
@@ -214,7 +214,7 @@ def _second_step(version, answers: dict, verdict: Verdict):
         if verdict == Verdict.UNSOLVED:
             _tally(slug, Tally.FAILED, verdict)
         _tally(slug, Tally.CHALLENGED, verdict)
-        challenge = guard().challenge().as_json()
+        challenge = services.bot_guard().challenge().as_json()
     else:
         _tally(slug, Tally.SECOND_STEP, verdict)
     # A fresh stamp is young: what is sent with it waits until the form's minimum age has passed.
@@ -223,7 +223,7 @@ def _second_step(version, answers: dict, verdict: Verdict):
     notice = _("One more step: check your details and press the button to sign up.")
     if wants_json():
         body = {"status": "challenge", "challenge": challenge, "field": SOLUTION_FIELD} if challenge else {
-            "status": "retry", "after_ms": min_age_ms, "stamp": guard().stamp(slug)}
+            "status": "retry", "after_ms": min_age_ms, "stamp": services.bot_guard().stamp(slug)}
         response = jsonify({**body, "message": notice})
         response.headers["Cache-Control"] = "no-store"
         return response
@@ -234,7 +234,7 @@ def _second_step(version, answers: dict, verdict: Verdict):
 
 
 def _tally(slug: str, tally: Tally, verdict: Verdict) -> None:
-    guard().count(tally)
+    services.bot_guard().count(tally)
     log.info("form %s: bot check %s (%s)", slug, tally.value, verdict.value)
 
 
