@@ -23,7 +23,7 @@ from listserver.web.public.context import load_form
 
 bp = Blueprint("embed", __name__)
 
-STATIC = Path(__file__).parent.parent / "static"
+STATIC = Path(__file__).parents[2] / "static"  # listserver/static, the app's static folder
 SCRIPT_MAX_AGE = 300  # a new embed.js reaches host pages within five minutes
 DEFINITION_MAX_AGE = 60  # a published form change reaches host pages within a minute
 
