@@ -247,6 +247,7 @@ def _sign_up(app, address: str, *, general_path: bool):
         visitor = signup.Visitor("198.51.100.7", "Firefox/140", "form", language="en")
         result = signup.submit(session, version, {"email": address}, visitor, app.config["SETTINGS"])
         assert result.outcome == signup.Outcome.ACCEPTED
+        session.commit()
         return version.id, publishing.consent_text(version.definition, "en")[1]
 
 

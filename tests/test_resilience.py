@@ -35,9 +35,11 @@ def hand_over_later(app, minutes=0):
 
 
 def sweep_later(app, minutes):
-    """The sweep of dead workers' claims, run as if some minutes had passed."""
+    """The sweep of dead workers' claims, run as if some minutes had passed; committed as its job does."""
     with app.app_context(), db.session() as session:
-        return outbox.sweep(session, now=utcnow() + dt.timedelta(minutes=minutes))
+        released = outbox.sweep(session, now=utcnow() + dt.timedelta(minutes=minutes))
+        session.commit()
+        return released
 
 
 def demo_app(make_app, redis, **settings):

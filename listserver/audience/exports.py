@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -51,20 +52,38 @@ def contact_row(contact: Contact, links: Links, list_keys: dict[int, str], list_
     }
 
 
-def export_rows(session: so.Session, settings: Settings, list_key: str | None, actor: str, *,
+@dataclass(frozen=True)
+class Export:
+    """What an export is of: one list (by key and id), or everyone mailable when both are None."""
+
+    list_key: str | None
+    list_id: int | None
+
+
+def open_export(session: so.Session, list_key: str | None) -> Export:
+    """The export of one list, or of everyone mailable; LookupError for a list that does not exist."""
+    if list_key is None:
+        return Export(None, None)
+    list_id = session.scalar(sa.select(MailingList.id).where(MailingList.key == list_key))
+    if list_id is None:
+        raise LookupError(f"no list with key {list_key!r}")
+    return Export(list_key, list_id)
+
+
+def record_export(session: so.Session, export: Export, actor: str) -> None:
+    """Write an export to the audit trail as it starts; the caller commits before the first row goes out,
+    so an export abandoned midway is on record too. Its rows: whom it holds as it starts."""
+    query = mailable(utcnow(), export.list_id).order_by(None).with_only_columns(sa.func.count(Contact.id))
+    rows = session.scalar(query)
+    audit.record(session, actor, AuditAction.EXPORT, list=export.list_key, rows=rows)
+    session.flush()
+
+
+def export_rows(session: so.Session, settings: Settings, export: Export, *,
                 after_id: int = 0, limit: int | None = None) -> Iterator[dict]:
-    """Rows for an export, streamed in id order; each export is written to the audit trail."""
-    list_id = None
-    if list_key is not None:
-        list_id = session.scalar(sa.select(MailingList.id).where(MailingList.key == list_key))
-        if list_id is None:
-            raise LookupError(f"no list with key {list_key!r}")
+    """Rows for an export, streamed in id order."""
     list_keys = dict(session.execute(sa.select(MailingList.id, MailingList.key)).all())
     links = Links(settings)
-    query = mailable(utcnow(), list_id).where(Contact.id > after_id).limit(limit)
-    count = 0
+    query = mailable(utcnow(), export.list_id).where(Contact.id > after_id).limit(limit)
     for contact in session.scalars(query.execution_options(yield_per=500)):
-        count += 1
-        yield {"id": contact.id, **contact_row(contact, links, list_keys, list_id)}
-    audit.record(session, actor, AuditAction.EXPORT, list=list_key, rows=count)
-    session.commit()
+        yield {"id": contact.id, **contact_row(contact, links, list_keys, export.list_id)}

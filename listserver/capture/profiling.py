@@ -193,7 +193,7 @@ def save_step(session: so.Session, version, profile: Profile, answers: Mapping[s
         if magnet is not None and contact.confirmed_at is not None:
             outbox.queue_email(session, contact, EmailKind.LEAD_MAGNET,
                                context={"form_version_id": version.id, "magnet": magnet[0]})
-    session.commit()
+    session.flush()
     return Step(saved=saved, lead_magnet=magnet[1] if magnet else None,
                 token=Links(settings).profile_token(contact, proven=after.proven, writes=after.writes,
                                                    asked=after.asked),

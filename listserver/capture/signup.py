@@ -72,8 +72,9 @@ def submit(
 ) -> SubmitResult:
     """Validate, upsert the contact as pending, record consent and queue one confirmation email.
 
-    A new address on PostgreSQL is written by one statement (lifecycle.sign_up_new_address);
-    a known one, or any on SQLite, by the general path, in one transaction.
+    A new address on PostgreSQL is written and committed by one statement
+    (lifecycle.sign_up_new_address); a known one, or any on SQLite, by the general path, which the
+    caller commits. RATE_LIMITED leaves the locked contact for the caller to roll back.
     """
     definition = version.definition
     asked = profiling.first_view(definition)
@@ -105,11 +106,10 @@ def submit(
     if not contact.created and not allow_address(email.key):
         # The limit is on coming back (an inbox flooded through our forms), so an address's
         # first sign-up is never counted, and the usual path saves a Redis round trip.
-        session.rollback()
         return SubmitResult(Outcome.RATE_LIMITED)
     _sign_up_again(session, contact, checked.values, sources, list_ids, proof, event, context, settings,
                    name_keys=names)
-    session.commit()
+    session.flush()
     return SubmitResult(Outcome.ACCEPTED, contact=contact)
 
 
@@ -171,7 +171,7 @@ def confirm(session: so.Session, token: str, visitor: Visitor, settings: Setting
     lifecycle.confirm(session, contact, proof)
     if version.definition.get("lead_magnet"):
         outbox.queue_email(session, contact, EmailKind.LEAD_MAGNET, context={"form_version_id": version.id})
-    session.commit()
+    session.flush()
     return found
 
 
@@ -191,4 +191,4 @@ def resend_confirmation(session: so.Session, payload: Mapping, settings: Setting
     outbox.queue_invitation(session, contact, EmailKind.CONFIRMATION, context={"form_version_id": version.id},
                             settings=settings)
     lifecycle.record_event(session, contact, EventKind.CONFIRMATION_RESENT)
-    session.commit()
+    session.flush()

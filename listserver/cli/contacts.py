@@ -62,11 +62,13 @@ def contacts_export(list_key: str | None, output) -> None:
     writer.writeheader()
     with db.session() as session:
         try:
-            for row in exports.export_rows(session, current_app.config["SETTINGS"], list_key,
-                                           actor=audit.actor(audit.Actor.CLI)):
-                writer.writerow(row)
+            export = exports.open_export(session, list_key)
         except LookupError as exc:
             raise click.ClickException(str(exc))
+        exports.record_export(session, export, actor=audit.actor(audit.Actor.CLI))
+        session.commit()  # on record before the first row goes out: an export cut short is on record too
+        for row in exports.export_rows(session, current_app.config["SETTINGS"], export):
+            writer.writerow(row)
 
 
 @contacts_group.command("revoke-links")
@@ -79,4 +81,5 @@ def contacts_revoke_links(email: str) -> None:
         if contact is None:
             raise click.ClickException("no contact with that address")
         preferences.revoke_links(session, contact)
+        session.commit()
     click.echo("links revoked; new emails carry new links")

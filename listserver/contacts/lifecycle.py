@@ -237,7 +237,7 @@ def sign_up_new_address(session: so.Session, email, *, language: str, form_id: i
         **_consent_values(None, ConsentAction.GRANTED, proof),
         **{f"message_{name}": value for name, value in message.items()},
     }
-    row = db.execute_alone(engine, _SIGN_UP_NEW_ADDRESS_SQL,
+    row = db.execute_alone(engine, _SIGN_UP_NEW_ADDRESS_SQL,  # Own transaction: only when the caller has none
                            {**params, **{name: json.dumps(params[name]) for name in _JSON_PARAMS}})
     if row is None:
         return None

@@ -46,7 +46,9 @@ def hand_over_outbox() -> int:
 def sweep_outbox() -> int:
     """Emails claimed by a worker that died mid-send are queued again."""
     with db.session() as session:
-        return outbox.sweep(session)
+        released = outbox.sweep(session)
+        session.commit()
+        return released
 
 
 ACTORS = (deliver_emails,)

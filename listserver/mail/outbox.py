@@ -115,7 +115,7 @@ def _claim(session: so.Session, message_id: int) -> bool:
         .where(OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.QUEUED)
         .values(status=OutboxStatus.SENDING, claimed_at=utcnow(), attempts=OutboxMessage.attempts + 1)
     ).rowcount
-    session.commit()
+    session.commit()  # Own transaction: other workers must see the claim before this one sends
     return claimed == 1
 
 
@@ -127,8 +127,7 @@ def deliver(session: so.Session, message_id: int, transport: Transport, settings
     contact = session.get(Contact, message.contact_id) if message.contact_id else None
     # Every confirmation asks again, so a sign-up after a verdict is checked anew, either way.
     check_first = message.kind == EmailKind.CONFIRMATION and contact is not None
-    # No transaction stays open across DNS and SMTP: on SQLite it would hold the write lock.
-    session.commit()
+    session.commit()  # Own transaction: none stays open across DNS and SMTP (on SQLite it holds the write lock)
     try:
         if check_first:
             verdict = check_domain(contact.email.rpartition("@")[2], settings)
@@ -140,7 +139,7 @@ def deliver(session: so.Session, message_id: int, transport: Transport, settings
                 lifecycle.mark_undeliverable(session, contact, reason="domain does not accept mail")
                 raise emails.NothingToSend("domain does not accept mail")
         rendered = emails.render(session, message, contact, Links(settings))
-        session.commit()
+        session.commit()  # Own transaction: the domain's verdict is kept; none stays open across SMTP
         transport.send(build_message(message, rendered, settings))
     except emails.NothingToSend as exc:
         return _finish(session, message, OutboxStatus.SKIPPED, str(exc))
@@ -160,7 +159,7 @@ def _finish(session: so.Session, message: OutboxMessage, status: OutboxStatus, e
     message.last_error = error[:500] if error else None
     if status != OutboxStatus.QUEUED:
         message.claimed_at = None
-    session.commit()
+    session.commit()  # Own transaction: a send's outcome stays even if the worker dies next (no resend)
     if status in (OutboxStatus.SKIPPED, OutboxStatus.FAILED):
         # Not the error itself: an SMTP reply often quotes the address. It is in last_error.
         log.info("outbox message %s %s (%s)", message.id, status.value, message.kind)
@@ -188,7 +187,7 @@ def hand_over(session: so.Session, dispatch: Dispatcher, settings: Settings, now
             .with_for_update(skip_locked=True)
         ).all()
         if not due:
-            session.commit()
+            session.commit()  # Own transaction: the relay's batches (see below)
             return handed
         session.execute(sa.update(OutboxMessage), [
             {"id": message_id, "next_attempt_at": now + max(stuck, now - created_at)}
@@ -200,7 +199,7 @@ def hand_over(session: so.Session, dispatch: Dispatcher, settings: Settings, now
             log.warning("could not hand %d outbox message(s) to the queue (%s); the next pass retries",
                         len(due), type(exc).__name__)
             return handed
-        session.commit()
+        session.commit()  # Own transaction: a batch the queue took is marked handed over and its locks freed
         handed += len(due)
         if len(due) < HAND_OVER_LIMIT:
             return handed
@@ -226,5 +225,5 @@ def sweep(session: so.Session, now: dt.datetime | None = None) -> int:
         .where(OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.claimed_at < now - STALE_CLAIM)
         .values(status=OutboxStatus.QUEUED, claimed_at=None)
     ).rowcount
-    session.commit()
+    session.flush()
     return released

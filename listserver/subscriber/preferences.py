@@ -85,19 +85,19 @@ def save_topics(session: so.Session, contact: Contact, wanted: set[int], frequen
     if frequency in Frequency.__members__.values() and frequency != contact.frequency:
         contact.frequency = Frequency(frequency)
         lifecycle.record_event(session, contact, EventKind.FREQUENCY_CHANGED, frequency=frequency)
-    session.commit()
+    session.flush()
 
 
 def pause(session: so.Session, contact: Contact, months: int, proof: lifecycle.Proof) -> None:
     if months not in PAUSE_MONTHS:
         raise ValueError(f"pause for {', '.join(map(str, PAUSE_MONTHS))} months")
     lifecycle.pause(session, contact, utcnow() + dt.timedelta(days=30 * months), proof)
-    session.commit()
+    session.flush()
 
 
 def resume(session: so.Session, contact: Contact, proof: lifecycle.Proof) -> None:
     lifecycle.resume(session, contact, proof)
-    session.commit()
+    session.flush()
 
 
 def save_profile(session: so.Session, contact: Contact, answers: Mapping[str, object]) -> dict[str, str]:
@@ -128,13 +128,13 @@ def save_profile(session: so.Session, contact: Contact, answers: Mapping[str, ob
             contact.quality_flags = quality.name_flags(contact.quality_flags, attributes, names)
         lifecycle.record_event(session, contact, EventKind.PROFILE_UPDATED, fields=changed,
                                source=ConsentMethod.PREFERENCE_CENTER)
-    session.commit()
+    session.flush()
     return {}
 
 
 def unsubscribe(session: so.Session, contact: Contact, list_id: int | None, proof: lifecycle.Proof) -> None:
     lifecycle.unsubscribe(session, contact, list_id, proof)
-    session.commit()
+    session.flush()
 
 
 def _links_sent_today(session: so.Session, contact: Contact, kind: EmailKind) -> int:
@@ -149,7 +149,7 @@ def send_link(session: so.Session, contact: Contact, kind: EmailKind) -> bool:
         return False
     outbox.queue_email(session, contact, kind, context={})
     lifecycle.record_event(session, contact, EventKind.LINK_REQUESTED, email=kind)
-    session.commit()
+    session.flush()
     return True
 
 
@@ -171,4 +171,4 @@ def revoke_links(session: so.Session, contact: Contact) -> None:
     """Make every preference, unsubscribe and data link sent so far stop working."""
     contact.link_version += 1
     lifecycle.record_event(session, contact, EventKind.LINKS_REVOKED)
-    session.commit()
+    session.flush()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
@@ -27,7 +29,7 @@ def export_data(session: so.Session, contact: Contact) -> dict:
     emails = session.scalars(sa.select(OutboxMessage).where(OutboxMessage.contact_id == contact.id)
                              .order_by(OutboxMessage.id))
     lifecycle.record_event(session, contact, EventKind.DATA_EXPORTED)
-    session.commit()
+    session.flush()
     return {
         "exported_at": _iso(utcnow()),
         "profile": {
@@ -57,14 +59,25 @@ def export_data(session: so.Session, contact: Contact) -> dict:
     }
 
 
-def erase(session: so.Session, contact: Contact, settings: Settings) -> None:
-    """Remove the person and their emails (the mailbox's copies too); keep a hashed suppression and
-    an audit entry without personal data."""
+def erase(session: so.Session, contact: Contact) -> Erasure:
+    """Remove the person and their emails; keep a hashed suppression and an audit entry without
+    personal data. The mailbox's copies go once the caller has committed (Erasure.remove_copies)."""
     contact_id = contact.id
     emails = session.execute(sa.delete(OutboxMessage).where(OutboxMessage.contact_id == contact_id)
                              .returning(OutboxMessage.idempotency_key, OutboxMessage.id)).all()
     lifecycle.erase(session, contact)
     audit.record(session, audit.actor(audit.Actor.SUBSCRIBER), AuditAction.CONTACT_ERASED, contact_id=contact_id)
-    session.commit()
-    # Only once the erasure is committed: a rollback must not leave emails on record without their copies.
-    transport.remove_mailbox_copies(settings.mail_dir, emails)
+    session.flush()
+    return Erasure([tuple(email) for email in emails])
+
+
+@dataclass(frozen=True)
+class Erasure:
+    """The emails of an erased person, whose copies in the embedded mailbox are still on disk."""
+
+    emails: list[tuple[str, int]]
+
+    def remove_copies(self, settings: Settings) -> None:
+        """Call only once the erasure is committed: a rollback must not leave emails on record
+        without their copies."""
+        transport.remove_mailbox_copies(settings.mail_dir, self.emails)

@@ -39,7 +39,7 @@ def requires(scope: str):
                               **{"WWW-Authenticate": 'Bearer realm="listserver"'})
             if scope not in token.scopes:
                 return _error(403, "forbidden", f"This token lacks the scope {scope!r}.")
-            get_session().commit()
+            get_session().commit()  # the token's use is on record whatever the view goes on to do
             g.api_token = token
             return view(*args, **kwargs)
 
@@ -56,12 +56,19 @@ def list_contacts():
     after = whole_number(request.args.get("after", "0"))
     if after is None:
         return _error(400, "invalid_parameter", "'after' must be the last id of the previous page.")
+    session = get_session()
     try:
-        rows = list(exports.export_rows(get_session(), current_app.config["SETTINGS"], request.args.get("list"),
-                                        actor=audit.actor(audit.Actor.API, g.api_token), after_id=after,
-                                        limit=PAGE_SIZE))
+        export = exports.open_export(session, request.args.get("list"))
     except LookupError as exc:
         return _error(404, "unknown_list", str(exc))
+    if after == 0:
+        # One export is one walk through the pages, and a walk starts at the first page (no
+        # cursor): it is recorded there, once, before its first row goes out. The cursor is a
+        # bare id (the API's contract), so a later page cannot be tied to its first; a page asked
+        # for with a cursor is taken as reading on in an export already on record.
+        exports.record_export(session, export, actor=audit.actor(audit.Actor.API, g.api_token))
+        session.commit()
+    rows = list(exports.export_rows(session, current_app.config["SETTINGS"], export, after_id=after, limit=PAGE_SIZE))
     return jsonify({"contacts": rows, "next_after": rows[-1]["id"] if len(rows) == PAGE_SIZE else None})
 
 

@@ -185,8 +185,11 @@ def submit_form(slug: str):
         typed_email_confirmed=isinstance(typed, str) and typed == answers.get(EMAIL_CHECKED_FIELD),
     )
     if result.outcome == signup.Outcome.ACCEPTED:
+        if get_session().in_transaction():  # else a new address's one statement committed itself
+            get_session().commit()
         return _check_inbox(version, result.contact)
     if result.outcome == signup.Outcome.RATE_LIMITED:
+        get_session().rollback()  # the address came back too often: nothing it sent is kept
         return _second_step(version, answers, Verdict.RATE_LIMITED)
     return _invalid(version, answers, result.outcome.value, result.errors, result.suggestions)
 
@@ -244,6 +247,7 @@ def _profiling_step(version, profile: profiling.Profile, answers: dict, visitor:
     if step.errors:
         get_session().rollback()
         return _invalid(version, answers, signup.Outcome.INVALID.value, step.errors, {}, profile=profile)
+    get_session().commit()
     return _saved(version, step)
 
 
@@ -294,6 +298,8 @@ def confirm(token: str):
     except (TokenInvalid, TokenExpired, signup.LinkUsed) as exc:
         get_session().rollback()
         return _link_problem(exc, token)
+    # Committed before the page is made: the confirmation stands even if showing it fails.
+    get_session().commit()
     g.form_language = found.contact.language
     if wants_json():
         return jsonify({"status": "confirmed", "lead_magnet": publishing.lead_magnet_in(
@@ -314,5 +320,6 @@ def resend_confirmation(token: str):
     except TokenInvalid:
         payload = {}
     signup.resend_confirmation(get_session(), payload, settings)
+    get_session().commit()
     return friendly(200, _("Check your inbox"),
                     _("If this address is still waiting for confirmation, a fresh link is on its way."))

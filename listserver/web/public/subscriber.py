@@ -103,6 +103,7 @@ def save_topics(token: str):
         abort(friendly(409, _("Please confirm your address first"),
                        _("Open the confirmation email we sent you; then you can choose topics here."),
                        error="not_confirmed"))
+    get_session().commit()
     return _back(token, "topics")
 
 
@@ -113,6 +114,7 @@ def pause(token: str):
     if months not in preferences.PAUSE_MONTHS:
         abort(400)
     preferences.pause(get_session(), contact, months, _proof())
+    get_session().commit()
     return _back(token, "paused")
 
 
@@ -120,6 +122,7 @@ def pause(token: str):
 def resume(token: str):
     contact = _contact_or_problem(Purpose.PREFERENCES, token, lock=True)
     preferences.resume(get_session(), contact, _proof())
+    get_session().commit()
     return _back(token, "resumed")
 
 
@@ -132,6 +135,7 @@ def save_profile(token: str):
     if errors:
         get_session().rollback()
         return show_preferences(token, errors=errors, values=answers, status=422)
+    get_session().commit()
     return _back(token, "profile")
 
 
@@ -139,6 +143,7 @@ def save_profile(token: str):
 def unsubscribe_everything(token: str):
     contact = _contact_or_problem(Purpose.PREFERENCES, token, lock=True)
     preferences.unsubscribe(get_session(), contact, None, _proof())
+    get_session().commit()
     return _no_store(make_response(render_template("public/unsubscribed.html", token=token, everything=True,
                                                    preferences_url=None)))
 
@@ -148,6 +153,7 @@ def request_data_rights(token: str, kind: str):
     contact = _contact_or_problem(Purpose.PREFERENCES, token, lock=True)
     email_kind = {"data": EmailKind.DATA_EXPORT, "erase": EmailKind.ERASE_REQUEST}[kind]
     sent = preferences.send_link(get_session(), contact, email_kind)
+    get_session().commit()
     return _back(token, kind if sent else "limit")
 
 
@@ -156,6 +162,7 @@ def request_data_rights(token: str, kind: str):
 def new_link():
     if request.method == "POST":
         preferences.send_fresh_link(get_session(), request.form.get("email", ""))
+        get_session().commit()
         return friendly(200, _("Check your inbox"),
                         _("If this address is on one of our lists, a new link is on its way."))
     return render_template("public/new_link.html", title=_("Manage your subscription"),
@@ -185,6 +192,7 @@ def unsubscribe(token: str):
         preferences.unsubscribe(get_session(), contact, list_id_of(token, _settings()),
                                 _proof(ConsentMethod.ONE_CLICK if request.form.get("List-Unsubscribe")
                                        else ConsentMethod.UNSUBSCRIBE_PAGE))
+        get_session().commit()
         preferences_url = Links(_settings()).preferences(contact)
         g.form_language = contact.language
     return friendly(200, _("You are unsubscribed"), _("You will not receive these emails any more."),
@@ -201,6 +209,7 @@ def data_page(token: str):
 def download_data(token: str):
     contact = _contact_or_problem(Purpose.DATA_EXPORT, token)
     body = json.dumps(rights.export_data(get_session(), contact), indent=2, ensure_ascii=False)
+    get_session().commit()
     response = make_response(body)
     response.headers["Content-Type"] = "application/json; charset=utf-8"
     response.headers["Content-Disposition"] = 'attachment; filename="my-data.json"'
@@ -216,7 +225,9 @@ def erase_page(token: str):
 @bp.post("/erase/<token>")
 def erase(token: str):
     contact = _contact_or_problem(Purpose.ERASE, token, lock=True)
-    rights.erase(get_session(), contact, _settings())
+    erasure = rights.erase(get_session(), contact)
+    get_session().commit()
+    erasure.remove_copies(_settings())
     return friendly(200, _("Your data is erased"),
                     _("We have deleted your subscriptions, profile and history. You will not hear from us again "
                       "unless you sign up anew."))
