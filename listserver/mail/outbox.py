@@ -195,7 +195,7 @@ def hand_over(session: so.Session, dispatch: Dispatcher, settings: Settings, now
         try:
             dispatch([message_id for message_id, _ in due])
         except Exception as exc:  # noqa: BLE001 - the rows stay due; the next pass tries again
-            session.rollback()
+            session.rollback()  # Own transaction: the batch the queue refused stays due
             log.warning("could not hand %d outbox message(s) to the queue (%s); the next pass retries",
                         len(due), type(exc).__name__)
             return handed
