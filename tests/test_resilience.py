@@ -20,7 +20,7 @@ from listserver.mail import outbox
 from listserver.mail.transport import make_transport
 from listserver.models import ConsentRecord, Contact, Event, OutboxMessage, OutboxStatus, Subscription
 from listserver.models._types import utcnow
-from tests.conftest import ON_POSTGRES, stamp
+from tests.conftest import ON_POSTGRES, SUBSCRIBER, contact_of, stamp
 
 
 def count(session, model, *where):
@@ -330,6 +330,40 @@ def test_database_lost_mid_transaction_of_a_known_address_leaves_nothing_half_wr
         sa.event.remove(engine, "before_cursor_execute", kill_own_backend)
     assert len(killed) == 1
     assert_lost_submission_left_nothing(page, session, before, client, token)
+
+
+def preferences_of(session) -> tuple[str, list[str]]:
+    contact = contact_of(session, SUBSCRIBER)
+    return contact.frequency.value, sorted(s.status.value for s in contact.subscriptions)
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="kills a PostgreSQL backend at its commit")
+def test_database_lost_at_the_commit_of_a_preference_save_keeps_the_old_preferences(app, client, subscriber,
+                                                                                     session):
+    """Topics, their consent records and the frequency are one unit of work, committed once by the view:
+    the database going away at that commit leaves every one of them as it was, and says so."""
+    engine = app.extensions["listserver.db"].engine
+    token = subscriber["preferences"].rsplit("/", 1)[1]
+    before = rows(session), preferences_of(session)
+    assert before[1] == ("all", ["active", "active"])
+    killed = []
+
+    def kill_own_backend(connection):
+        if not killed:
+            killed.append(connection.connection.driver_connection.info.backend_pid)
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as other:
+                other.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": killed[0]})
+
+    sa.event.listen(engine, "commit", kill_own_backend)
+    try:
+        page = client.post(f"/preferences/{token}/topics", data={"frequency": "monthly"})  # no topic ticked
+    finally:
+        sa.event.remove(engine, "commit", kill_own_backend)
+    assert killed and page.status_code == 503 and "Nothing was saved" in page.text
+    assert (rows(session), preferences_of(session)) == before
+    # The next try is served normally and saves it all.
+    assert client.post(f"/preferences/{token}/topics", data={"frequency": "monthly"}).status_code == 303
+    assert preferences_of(session) == ("monthly", ["unsubscribed", "unsubscribed"])
 
 
 def test_twenty_concurrent_submissions_of_one_address(make_app, deliver, inbox, session):

@@ -7,16 +7,21 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import sqlalchemy as sa
 
+from listserver.contacts import lifecycle
 from listserver.contacts.links import Links
+from listserver.extensions import db
 from listserver.models import (
     AuditEntry,
+    ConsentMethod,
     ConsentRecord,
     Contact,
+    EmailKind,
     Event,
     OutboxMessage,
     Subscription,
     Suppression,
 )
+from listserver.subscriber import preferences
 from listserver.tokens import Purpose, Signer
 from tests.conftest import SUBSCRIBER, contact_of, publish, stamp
 
@@ -282,3 +287,27 @@ def test_multi_choice_answers_can_be_changed_and_cleared(app, client, session):
     assert contact(session).attributes["interests"] == ["ads"]
     client.post(url + "/profile", data={})
     assert "interests" not in contact(session).attributes
+
+
+def test_several_preference_changes_are_one_unit_of_work_that_the_caller_commits_or_drops(app, subscriber, session):
+    def change_everything(s):
+        person = preferences.find_contact(s, ADDRESS)
+        proof = lifecycle.Proof(ConsentMethod.PREFERENCE_CENTER, "198.51.100.7", "Firefox/140")
+        preferences.save_topics(s, person, set(), "monthly", proof)
+        preferences.pause(s, person, 1, proof)
+        assert preferences.save_profile(s, person, {"first_name": "Pina"}) == {}
+        assert preferences.send_link(s, person, EmailKind.DATA_EXPORT)
+
+    def outcome():
+        c = contact(session)
+        return (c.frequency.value, c.paused_until is not None, c.attributes["first_name"], statuses(session)[1],
+                session.scalar(sa.select(sa.func.count(OutboxMessage.id)).where(OutboxMessage.kind == "data_export")))
+
+    with app.app_context(), db.session() as s:
+        change_everything(s)
+        s.rollback()  # the caller drops the unit of work: none of the four changes stays
+    assert outcome() == ("all", False, "Pia", ["active", "active"], 0)
+    with app.app_context(), db.session() as s:
+        change_everything(s)
+        s.commit()
+    assert outcome() == ("monthly", True, "Pina", ["unsubscribed", "unsubscribed"], 1)
