@@ -115,7 +115,10 @@ class DatabaseExtension:
 
     @contextmanager
     def session(self) -> Iterator[so.Session]:
-        """A session of the current app for work outside a request (actors, CLI, scheduler)."""
+        """A session of the current app for work outside a request (actors, CLI, scheduler).
+
+        The actor, command or job commits; what it leaves uncommitted is rolled back on leaving.
+        """
         with get_db().session() as session:
             yield session
 
@@ -125,7 +128,11 @@ def get_db(app: Flask | None = None) -> Database:
 
 
 def get_session() -> so.Session:
-    """The session of the current request, opened on first use."""
+    """The session of the current request, opened on first use.
+
+    The view commits the request's unit of work; domain functions only flush. What is not
+    committed when the request ends is rolled back as the session closes.
+    """
     if "db_session" not in g:
         g.db_session = get_db().sessionmaker()
     return g.db_session
