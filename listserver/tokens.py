@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from itsdangerous import BadData, BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from listserver.errors import Expired, NotFound
 from listserver.settings import Settings
 
 
@@ -53,11 +54,13 @@ SEALED = {Purpose.PROFILE}
 _SEAL_BLOCK = 128  # sealed payloads are padded to a multiple of this: the length says nothing either
 
 
-class TokenInvalid(Exception):
+class TokenInvalid(NotFound):
     """Tampered, malformed or signed for another purpose."""
 
+    code = "invalid_link"
 
-class TokenExpired(Exception):
+
+class TokenExpired(Expired):
     """Genuine but too old; `payload` is what it carried, for offering a fresh link."""
 
     def __init__(self, payload: dict):

@@ -10,6 +10,7 @@ import sqlalchemy.orm as so
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from listserver.errors import Invalid
 from listserver.models import ApiToken, Role, User
 from listserver.models._types import utcnow
 
@@ -29,13 +30,13 @@ def account_name(email: str) -> str:
 
 def _checked_password(password: str) -> str:
     if len(password) < 12:
-        raise ValueError("password must have at least 12 characters")
+        raise Invalid("password must have at least 12 characters", field="password")
     return password
 
 
 def create_user(session: so.Session, email: str, password: str, role: Role | str = Role.ADMIN) -> User:
     if role not in tuple(Role):
-        raise ValueError(f"role must be one of {', '.join(Role)}")
+        raise Invalid(f"role must be one of {', '.join(Role)}", field="role")
     user = User(email=account_name(email), password_hash=_hasher.hash(_checked_password(password)), role=role)
     session.add(user)
     session.flush()
@@ -85,7 +86,7 @@ def create_api_token(session: so.Session, name: str, scopes: list[str]) -> tuple
     """A new token; the plaintext is returned once and never stored."""
     unknown = set(scopes) - set(API_SCOPES)
     if unknown or not scopes:
-        raise ValueError(f"scopes must be among {', '.join(API_SCOPES)}")
+        raise Invalid(f"scopes must be among {', '.join(API_SCOPES)}", field="scopes")
     plaintext = "ls_" + secrets.token_urlsafe(32)
     token = ApiToken(name=name, token_hash=_token_hash(plaintext), prefix=plaintext[:10], scopes=list(scopes))
     session.add(token)

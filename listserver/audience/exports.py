@@ -11,6 +11,7 @@ import sqlalchemy.orm as so
 
 from listserver.contacts.links import Links
 from listserver.accounts import audit
+from listserver.errors import NotFound
 from listserver.models import AuditAction, Contact, ContactStatus, MailingList, Subscription, SubscriptionStatus
 from listserver.models._types import utcnow
 from listserver.settings import Settings
@@ -61,12 +62,12 @@ class Export:
 
 
 def open_export(session: so.Session, list_key: str | None) -> Export:
-    """The export of one list, or of everyone mailable; LookupError for a list that does not exist."""
+    """The export of one list, or of everyone mailable; NotFound for a list that does not exist."""
     if list_key is None:
         return Export(None, None)
     list_id = session.scalar(sa.select(MailingList.id).where(MailingList.key == list_key))
     if list_id is None:
-        raise LookupError(f"no list with key {list_key!r}")
+        raise NotFound(f"no list with key {list_key!r}", code="unknown_list")
     return Export(list_key, list_id)
 
 

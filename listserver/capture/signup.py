@@ -12,6 +12,7 @@ import sqlalchemy.orm as so
 from listserver import languages
 from listserver.capture import profiling
 from listserver.contacts import lifecycle
+from listserver.errors import Gone
 from listserver.forms import publishing, quality
 from listserver.forms.fields import Email, clean_answers
 from listserver.forms.publishing import PublishedForm
@@ -133,8 +134,10 @@ def _invitation(waiting: list[int]) -> EmailKind:
     return EmailKind.CONFIRMATION if waiting else EmailKind.ALREADY_SUBSCRIBED
 
 
-class LinkUsed(Exception):
+class LinkUsed(Gone):
     """A genuine confirmation link that has already done its work."""
+
+    code = "link_used"
 
     def __init__(self, contact: Contact | None, version: FormVersion | None):
         super().__init__("confirmation link already used")

@@ -15,6 +15,7 @@ import sqlalchemy.orm as so
 from sqlalchemy.dialects import postgresql, sqlite
 
 from listserver import db
+from listserver.errors import Conflict
 from listserver.models import (
     ConsentAction,
     ConsentMethod,
@@ -46,8 +47,10 @@ TRANSITIONS: dict[ContactStatus, set[ContactStatus]] = {
 SUPPRESSING = {S.UNSUBSCRIBED, S.CLEANED, S.COMPLAINED}
 
 
-class InvalidTransition(Exception):
-    pass
+class InvalidTransition(Conflict):
+    """A status change the state machine does not allow."""
+
+    code = "invalid_transition"
 
 
 @dataclass(frozen=True)

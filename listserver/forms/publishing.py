@@ -16,6 +16,7 @@ import sqlalchemy.orm as so
 from babel.lists import format_list
 
 from listserver import languages
+from listserver.errors import Invalid
 from listserver.forms.fields import BUILTIN_FIELDS, TYPES
 from listserver.languages import AUTO, LANGUAGES, N_
 from listserver.memo import Memo
@@ -36,8 +37,10 @@ DEFAULT_CONSENT_WITH_FREQUENCY = N_(
 LEAD_MAGNET_LOCALIZABLE = ("title", "description", "button")
 
 
-class SpecError(ValueError):
+class SpecError(Invalid):
     """A list or form spec is not usable; the message names the part."""
+
+    code = "invalid_spec"
 
 
 def ensure_field_library(session: so.Session) -> None:

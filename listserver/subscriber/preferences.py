@@ -10,6 +10,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from listserver.contacts import lifecycle
+from listserver.errors import Conflict, Invalid
 from listserver.forms import quality
 from listserver.forms.fields import BUILTIN_FIELDS, LONE_SURROGATE, clean_answers, lookup_key
 from listserver.mail import outbox
@@ -32,6 +33,12 @@ LINK_EMAILS_PER_DAY = 3
 # Statuses a person can still manage; a cleaned address cannot receive the links anyway.
 MANAGEABLE = {ContactStatus.PENDING, ContactStatus.SUBSCRIBED, ContactStatus.UNSUBSCRIBED,
               ContactStatus.INACTIVE, ContactStatus.COMPLAINED}
+
+
+class NotConfirmed(Conflict):
+    """Topics are for confirmed addresses: only the confirmation link proves one."""
+
+    code = "not_confirmed"
 
 
 def readable(value: object) -> object:
@@ -79,7 +86,7 @@ def profile_fields(session: so.Session, contact: Contact) -> list[dict]:
 def save_topics(session: so.Session, contact: Contact, wanted: set[int], frequency: str,
                 proof: lifecycle.Proof) -> None:
     if contact.status not in (ContactStatus.SUBSCRIBED, ContactStatus.UNSUBSCRIBED, ContactStatus.INACTIVE):
-        raise ValueError("only a confirmed address can change topics here")
+        raise NotConfirmed("only a confirmed address can change topics here")
     for topic in topics(session, contact):
         lifecycle.set_topic(session, contact, topic.mailing_list, topic.mailing_list.id in wanted, proof)
     if frequency in Frequency.__members__.values() and frequency != contact.frequency:
@@ -90,7 +97,7 @@ def save_topics(session: so.Session, contact: Contact, wanted: set[int], frequen
 
 def pause(session: so.Session, contact: Contact, months: int, proof: lifecycle.Proof) -> None:
     if months not in PAUSE_MONTHS:
-        raise ValueError(f"pause for {', '.join(map(str, PAUSE_MONTHS))} months")
+        raise Invalid(f"pause for {', '.join(map(str, PAUSE_MONTHS))} months", field="months")
     lifecycle.pause(session, contact, utcnow() + dt.timedelta(days=30 * months), proof)
     session.flush()
 

@@ -14,17 +14,11 @@ from listserver.db import get_session
 from listserver.extensions import limiter
 from listserver.models import MailingList
 from listserver.subscriber import preferences
+from listserver.web.errors import api_error
 from listserver.web.http import whole_number
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 PAGE_SIZE = 500
-
-
-def _error(status: int, error: str, message: str, **headers):
-    response = jsonify({"error": error, "message": message})
-    response.status_code = status
-    response.headers.update(headers)
-    return response
 
 
 def requires(scope: str):
@@ -35,10 +29,10 @@ def requires(scope: str):
             plaintext = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
             token = users.authenticate_api_token(get_session(), plaintext) if plaintext else None
             if token is None:
-                return _error(401, "unauthorized", "Send a valid token as 'Authorization: Bearer <token>'.",
-                              **{"WWW-Authenticate": 'Bearer realm="listserver"'})
+                return api_error(401, "unauthorized", "Send a valid token as 'Authorization: Bearer <token>'.",
+                                 **{"WWW-Authenticate": 'Bearer realm="listserver"'})
             if scope not in token.scopes:
-                return _error(403, "forbidden", f"This token lacks the scope {scope!r}.")
+                return api_error(403, "forbidden", f"This token lacks the scope {scope!r}.")
             get_session().commit()  # the token's use is on record whatever the view goes on to do
             g.api_token = token
             return view(*args, **kwargs)
@@ -55,12 +49,10 @@ def list_contacts():
     """Mailable contacts (subscribed, not paused, deliverable), a page at a time."""
     after = whole_number(request.args.get("after", "0"))
     if after is None:
-        return _error(400, "invalid_parameter", "'after' must be the last id of the previous page.")
+        return api_error(400, "invalid_parameter", "'after' must be the last id of the previous page.")
     session = get_session()
-    try:
-        export = exports.open_export(session, request.args.get("list"))
-    except LookupError as exc:
-        return _error(404, "unknown_list", str(exc))
+    # An unknown list: exports' NotFound ("unknown_list"), answered by web.errors (404).
+    export = exports.open_export(session, request.args.get("list"))
     if after == 0:
         # One export is one walk through the pages, and a walk starts at the first page (no
         # cursor): it is recorded there, once, before its first row goes out. The cursor is a
@@ -80,7 +72,7 @@ def get_contact(email: str):
     session = get_session()
     contact = preferences.find_contact(session, email)
     if contact is None:
-        return _error(404, "not_found", "No contact with that address.")
+        return api_error(404, "not_found", "No contact with that address.")
     list_keys = dict(session.execute(sa.select(MailingList.id, MailingList.key)).all())
     row = exports.contact_row(contact, Links(current_app.config["SETTINGS"]), list_keys, None)
     return jsonify({"id": contact.id, "status": contact.status.value,

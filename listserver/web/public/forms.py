@@ -19,6 +19,7 @@ from listserver.extensions import limiter
 from listserver.forms import fields, publishing
 from listserver.models import ConsentMethod
 from listserver.tokens import Purpose, Signer, TokenExpired, TokenInvalid
+from listserver.web.errors import status_of
 from listserver.web.http import client_ip, friendly, json_body, wants_json
 from listserver.web.public import cors
 from listserver.web.public.context import load_form
@@ -260,9 +261,9 @@ def _invalid(version, answers: dict, status: str, errors: dict, suggestions: dic
                         profile=profile, profile_token=answers.get("profile_token"))
 
 
-def _link_problem(exc: Exception, token: str):
+def _link_problem(exc: TokenInvalid | TokenExpired | signup.LinkUsed, token: str):
     if isinstance(exc, TokenExpired):
-        return friendly(410, _("This link has expired"),
+        return friendly(status_of(exc), _("This link has expired"),
                         _("Confirmation links work for a limited time. We can send you a fresh one."),
                         error="expired", template="public/link_expired.html", token=token)
     if isinstance(exc, signup.LinkUsed) and exc.contact is not None and exc.contact.confirmed_at is not None:
@@ -271,7 +272,7 @@ def _link_problem(exc: Exception, token: str):
                         _("This link has done its job: your address is confirmed."),
                         error="already_confirmed", template="public/confirmed.html",
                         form=exc.version.definition if exc.version else None)
-    return friendly(404 if isinstance(exc, TokenInvalid) else 410, _("This link does not work"),
+    return friendly(status_of(exc), _("This link does not work"),
                     _("It may be incomplete or already used. Sign up again on the form and we will send a new link."),
                     error="invalid_link")
 

@@ -16,6 +16,7 @@ from listserver.forms import fields
 from listserver.models import ConsentMethod, Contact, EmailKind
 from listserver.subscriber import preferences, rights
 from listserver.tokens import Purpose, TokenExpired, TokenInvalid
+from listserver.web.errors import status_of
 from listserver.web.http import client_ip, friendly, whole_number
 
 bp = Blueprint("subscriber", __name__)
@@ -45,13 +46,13 @@ def _no_store(response):
     return response
 
 
-def _link_problem(exc: Exception):
+def _link_problem(exc: TokenInvalid | TokenExpired | LinkRevoked):
     """Every broken subscriber link ends on a page that can email a fresh one."""
     if isinstance(exc, TokenInvalid):
-        return friendly(404, _("This link does not work"),
+        return friendly(status_of(exc), _("This link does not work"),
                         _("It may be incomplete. Enter your address and we will email you a new link."),
                         error="invalid_link", template="public/new_link.html")
-    return friendly(410, _("This link has expired"),
+    return friendly(status_of(exc), _("This link has expired"),
                     _("For your safety, links stop working after a while. Enter your address and we will "
                       "email you a new one."), error="expired", template="public/new_link.html")
 
@@ -97,12 +98,8 @@ def show_preferences(token: str, errors: dict | None = None, values: dict | None
 def save_topics(token: str):
     contact = _contact_or_problem(Purpose.PREFERENCES, token, lock=True)
     wanted = {n for n in map(whole_number, request.form.getlist("topic")) if n is not None}
-    try:
-        preferences.save_topics(get_session(), contact, wanted, request.form.get("frequency", ""), _proof())
-    except ValueError:
-        abort(friendly(409, _("Please confirm your address first"),
-                       _("Open the confirmation email we sent you; then you can choose topics here."),
-                       error="not_confirmed"))
+    # A pending contact: preferences.NotConfirmed, answered by web.errors (409).
+    preferences.save_topics(get_session(), contact, wanted, request.form.get("frequency", ""), _proof())
     get_session().commit()
     return _back(token, "topics")
 
