@@ -6,6 +6,7 @@ import click
 from flask.cli import with_appcontext
 
 from listserver.accounts import users
+from listserver.errors import Invalid
 from listserver.extensions import db
 from listserver.models import Role
 
@@ -43,7 +44,7 @@ def users_create(email: str, role: str, password: str) -> None:
     with db.session() as session:
         try:
             users.create_user(session, email, password, role)
-        except ValueError as exc:
+        except Invalid as exc:
             raise click.ClickException(str(exc))
         session.commit()
     click.echo(f"user {email} ({role}) created")
@@ -61,7 +62,7 @@ def users_set_password(email: str, password: str) -> None:
             raise click.ClickException("no console user with that address")
         try:
             users.set_password(session, user, password)
-        except ValueError as exc:
+        except Invalid as exc:
             raise click.ClickException(str(exc))
         session.commit()
     click.echo(f"new password set for {email}; their sessions have ended")

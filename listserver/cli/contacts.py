@@ -12,6 +12,7 @@ from flask.cli import with_appcontext
 
 from listserver.accounts import audit
 from listserver.audience import exports
+from listserver.errors import NotFound
 from listserver.extensions import db
 from listserver.models import ConsentRecord, Event
 from listserver.subscriber import preferences
@@ -63,7 +64,7 @@ def contacts_export(list_key: str | None, output) -> None:
     with db.session() as session:
         try:
             export = exports.open_export(session, list_key)
-        except LookupError as exc:
+        except NotFound as exc:
             raise click.ClickException(str(exc))
         exports.record_export(session, export, actor=audit.actor(audit.Actor.CLI))
         session.commit()  # on record before the first row goes out: an export cut short is on record too
