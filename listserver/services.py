@@ -17,13 +17,13 @@ from listserver.tasks import TaskQueue
 
 if TYPE_CHECKING:  # the types the accessors return
     from listserver.capture.bots import Guard
-    from listserver.forms.publishing import FormCache
+    from listserver.forms.versions import FormCache
     from listserver.mail.transport import Transport
 
 
 def init_app(app: Flask) -> None:
     from listserver.capture.bots import Guard
-    from listserver.forms.publishing import FormCache
+    from listserver.forms.versions import FormCache
     from listserver.mail.transport import make_transport
 
     settings = app.config["SETTINGS"]

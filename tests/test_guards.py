@@ -248,7 +248,7 @@ def _sign_up(app, address: str, *, general_path: bool):
         result = signup.submit(session, version, {"email": address}, visitor, app.config["SETTINGS"])
         assert result.outcome == signup.Outcome.ACCEPTED
         session.commit()
-        return version.id, publishing.consent_text(version.definition, "en")[1]
+        return version.id, version.definition.consent_in("en")[1]
 
 
 @pytest.mark.parametrize("path", ["one_statement", "general"])

@@ -14,6 +14,7 @@ from babel.messages.pofile import read_po
 
 from listserver import languages
 from listserver.forms import publishing
+from listserver.forms.definition import FormDefinition
 from listserver.forms.fields import BUILTIN_FIELDS, country_names
 from listserver.languages import LANGUAGES
 from listserver.models import ConsentRecord, Contact, OutboxMessage
@@ -200,7 +201,7 @@ def test_consent_proof_hashes_the_text_the_visitor_read(app, client, deliver, in
     version = publish_news(app, "auto")
     page = client.get(f"/f/{slug('auto')}", headers={"Accept-Language": "ru"})
     shown = re.search(r'<p class="consent">([^<]+)</p>', page.text).group(1)
-    assert shown == publishing.consent_text(version.definition, "ru")[0]
+    assert shown == FormDefinition.from_json(version.definition).consent_in("ru")[0]
     client.post(f"/f/{slug('auto')}", data={"email": "olga@example-shop.net", "_ts": stamp(client, slug("auto"))},
                 headers={"Accept-Language": "ru"})
     deliver(app)

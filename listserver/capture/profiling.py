@@ -19,7 +19,9 @@ import sqlalchemy.orm as so
 from listserver.contacts import lifecycle
 from listserver.contacts.links import LinkRevoked, Links, load_link
 from listserver.forms import quality
+from listserver.forms.definition import FieldSpec, FormDefinition, LeadMagnet
 from listserver.forms.fields import clean_answers
+from listserver.forms.versions import PublishedForm
 from listserver.mail import outbox
 from listserver.models import (
     ConsentMethod,
@@ -58,13 +60,13 @@ class Profile:
 NEW_VISITOR = Profile()
 
 
-def token_after_signup(settings: Settings, definition: Mapping, contact: lifecycle.ContactRow | None) -> str:
+def token_after_signup(settings: Settings, definition: FormDefinition, contact: lifecycle.ContactRow | None) -> str:
     """The token the script keeps after a sign-up; for a dropped one (contact None), one that
     recognises nobody. Its answers are stored only if the address was not confirmed before."""
     now = int(utcnow().timestamp())
     return Links(settings).profile_token(
         contact, proven=False, writes=contact is not None and contact.confirmed_at is None,
-        asked={f["key"]: now for f in first_view(definition) if f["key"] != "email"})
+        asked={spec.key: now for spec in definition.first_view() if spec.key != "email"})
 
 
 def recognise(session: so.Session, token: object, settings: Settings, *, lock: bool = False) -> Profile:
@@ -83,20 +85,6 @@ def recognise(session: so.Session, token: object, settings: Settings, *, lock: b
                    {str(k): v for k, v in asked.items() if isinstance(v, int)})
 
 
-def first_view(definition: Mapping) -> list[dict]:
-    """The questions a new visitor sees: the first of the form's queue, email always among them."""
-    fields = definition["fields"][: definition["fields_per_view"]]
-    if "email" not in [f["key"] for f in fields]:
-        fields = [f for f in definition["fields"] if f["key"] == "email"] + fields[:-1]
-    return fields
-
-
-def after_first_view(definition: Mapping) -> list[dict]:
-    """What a new subscriber is asked next: the same for everyone, so it reveals nothing."""
-    first = {f["key"] for f in first_view(definition)}
-    return [f for f in definition["fields"] if f["key"] not in first][: definition["fields_per_view"]]
-
-
 def _answered_at(profile: Profile) -> dict[str, float]:
     """When each question was last answered, as far as this visitor may know it."""
     times = {key: float(at) for key, at in profile.asked.items()}
@@ -111,30 +99,30 @@ def _answered_at(profile: Profile) -> dict[str, float]:
     return times
 
 
-def next_fields(definition: Mapping, profile: Profile, now: dt.datetime | None = None) -> list[dict]:
+def next_fields(definition: FormDefinition, profile: Profile, now: dt.datetime | None = None) -> list[FieldSpec]:
     """The next questions in the form's queue: never the email again, never a fresh answer again."""
     if not profile.recognised:
-        return first_view(definition)
+        return definition.first_view()
     now_ts = (now or utcnow()).timestamp()
     answered = _answered_at(profile)
 
-    def still_fresh(spec: dict) -> bool:
-        at = answered.get(spec["key"])
+    def still_fresh(spec: FieldSpec) -> bool:
+        at = answered.get(spec.key)
         if at is None:
             return False
-        days = spec.get("reask_after_days")
+        days = spec.reask_after_days
         return not days or now_ts - at < days * 86400
 
-    queue = [f for f in definition["fields"] if f["key"] != "email" and not still_fresh(f)]
-    return queue[: definition["fields_per_view"]]
+    queue = [spec for spec in definition.fields if spec.key != "email" and not still_fresh(spec)]
+    return queue[: definition.fields_per_view]
 
 
-def provenance(asked: list[dict], values: Mapping[str, object], version_id: int, now: dt.datetime) -> dict:
+def provenance(asked: list[FieldSpec], values: Mapping[str, object], version_id: int, now: dt.datetime) -> dict:
     """Where each answer came from; a question left blank is noted too, so it is not asked again."""
     at = now.isoformat()
-    return {spec["key"]: {"form_version_id": version_id, "at": at} if spec["key"] in values else
+    return {spec.key: {"form_version_id": version_id, "at": at} if spec.key in values else
             {"form_version_id": version_id, "at": at, "skipped": True}
-            for spec in asked if spec["key"] != "email"}
+            for spec in asked if spec.key != "email"}
 
 
 def merge_answers(session: so.Session, contact_id: int, values: Mapping[str, object], sources: Mapping[str, dict],
@@ -162,23 +150,23 @@ def merge_answers(session: so.Session, contact_id: int, values: Mapping[str, obj
 class Step:
     errors: dict[str, str] = field(default_factory=dict)
     saved: list[str] = field(default_factory=list)
-    lead_magnet: dict | None = None
+    lead_magnet: LeadMagnet | None = None
     token: str | None = None
-    next: list[dict] = field(default_factory=list)
+    next: list[FieldSpec] = field(default_factory=list)
 
 
-def save_step(session: so.Session, version, profile: Profile, answers: Mapping[str, object],
+def save_step(session: so.Session, version: PublishedForm, profile: Profile, answers: Mapping[str, object],
               proof: lifecycle.Proof, settings: Settings) -> Step:
     """A recognised visitor answers the next questions; the email address is never among them."""
     definition = version.definition
     asked = next_fields(definition, profile)
-    checked = clean_answers(asked, answers, business_only=definition["business_email_only"])
+    checked = clean_answers(asked, answers, business_only=definition.business_email_only)
     if checked.errors:
         return Step(errors=checked.errors)
     contact = profile.contact
     now = utcnow()
     after = Profile(contact, profile.proven, profile.writes,
-                    {**profile.asked, **{f["key"]: int(now.timestamp()) for f in asked}})
+                    {**profile.asked, **{spec.key: int(now.timestamp()) for spec in asked}})
     magnet = _step_magnet(definition, after, set(checked.values))
     saved: list[str] = []
     if profile.writes:  # otherwise the visitor sees the same answer, and nothing is stored
@@ -186,9 +174,9 @@ def save_step(session: so.Session, version, profile: Profile, answers: Mapping[s
         # Through an unproven token, what a confirmed person told us is never overwritten.
         saved = merge_answers(session, contact.id, checked.values, sources,
                               keep_known=not profile.proven and contact.confirmed_at is not None,
-                              name_keys=quality.name_keys(definition["fields"]))
+                              name_keys=quality.name_keys(definition.fields))
         _join_chosen_lists(session, version, profile, checked.values, proof, settings)
-        lifecycle.record_event(session, contact, EventKind.PROFILE_UPDATED, fields=saved, form=definition["slug"],
+        lifecycle.record_event(session, contact, EventKind.PROFILE_UPDATED, fields=saved, form=definition.slug,
                                version=version.number, source=ConsentMethod.FORM)
         if magnet is not None and contact.confirmed_at is not None:
             outbox.queue_email(session, contact, EmailKind.LEAD_MAGNET,
@@ -200,25 +188,13 @@ def save_step(session: so.Session, version, profile: Profile, answers: Mapping[s
                 next=next_fields(definition, after))
 
 
-def chosen_lists(definition: Mapping, values: Mapping[str, object]) -> list[int]:
-    """Lists that quiz-style answers map to (a choice with a list joins it)."""
-    chosen: list[int] = []
-    for spec in definition["fields"]:
-        answer = values.get(spec["key"])
-        picked = answer if isinstance(answer, list) else [answer]
-        for choice in spec.get("rules", {}).get("choices", []):
-            if choice.get("list_id") and choice["value"] in picked and choice["list_id"] not in chosen:
-                chosen.append(choice["list_id"])
-    return chosen
-
-
-def _join_chosen_lists(session: so.Session, version, profile: Profile, values: Mapping[str, object],
+def _join_chosen_lists(session: so.Session, version: PublishedForm, profile: Profile, values: Mapping[str, object],
                        proof: lifecycle.Proof, settings: Settings) -> None:
     """Join lists picked in a quiz answer: at once where the address is proven and the list does
     not ask for double opt-in, otherwise pending until the address is confirmed (again)."""
     contact = profile.contact
     current = {s.list_id: s.status for s in contact.subscriptions}
-    list_ids = [i for i in chosen_lists(version.definition, values) if current.get(i) != SubscriptionStatus.ACTIVE]
+    list_ids = [i for i in version.definition.chosen_lists(values) if current.get(i) != SubscriptionStatus.ACTIVE]
     if not list_ids:
         return
     lists = {l.id: l for l in session.scalars(sa.select(MailingList).where(MailingList.id.in_(list_ids)))}
@@ -239,11 +215,13 @@ def _join_chosen_lists(session: so.Session, version, profile: Profile, values: M
                                 settings=settings)
 
 
-def _step_magnet(definition: Mapping, profile: Profile, just_answered: set[str]) -> tuple[int, dict] | None:
+def _step_magnet(definition: FormDefinition, profile: Profile, just_answered: set[str]
+                 ) -> tuple[int, LeadMagnet] | None:
     """The download promised for a set of answers, once this step completes the set."""
     known = set(profile.asked) | (set(profile.contact.attributes) if profile.proven else set())
-    for index, magnet in enumerate(definition.get("profile_magnets") or []):
-        after = set(magnet["after"])
+    for index, magnet in enumerate(definition.profile_magnets):
+        after = set(magnet.after)
+
         if after <= known | just_answered and after & just_answered:
             return index, magnet
     return None

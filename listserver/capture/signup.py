@@ -13,9 +13,9 @@ from listserver import languages
 from listserver.capture import profiling
 from listserver.contacts import lifecycle
 from listserver.errors import Gone
-from listserver.forms import publishing, quality
+from listserver.forms import quality
 from listserver.forms.fields import Email, clean_answers
-from listserver.forms.publishing import PublishedForm
+from listserver.forms.versions import PublishedForm
 from listserver.mail import outbox
 from listserver.models import (
     ConsentMethod,
@@ -54,16 +54,16 @@ class Visitor:
     method: ConsentMethod = ConsentMethod.FORM
     language: str | None = None  # the language the form was shown in (?lang=, the browser's)
 
-    def proof(self, version: FormVersion | PublishedForm, language: str,
+    def proof(self, version: PublishedForm, language: str,
               method: ConsentMethod | None = None) -> lifecycle.Proof:
         """Consent proof for what this visitor was shown: the form version, its consent text in `language`."""
         return lifecycle.Proof(method or self.method, self.ip, self.user_agent, version.id,
-                               publishing.consent_text(version.definition, language)[1])
+                               version.definition.consent_in(language)[1])
 
 
 def submit(
     session: so.Session,
-    version: FormVersion | PublishedForm,
+    version: PublishedForm,
     answers: Mapping[str, object],
     visitor: Visitor,
     settings: Settings,
@@ -78,8 +78,8 @@ def submit(
     caller commits. RATE_LIMITED leaves the locked contact for the caller to roll back.
     """
     definition = version.definition
-    asked = profiling.first_view(definition)
-    checked = clean_answers(asked, answers, business_only=definition["business_email_only"])
+    asked = definition.first_view()
+    checked = clean_answers(asked, answers, business_only=definition.business_email_only)
     if checked.errors:
         return SubmitResult(Outcome.INVALID, errors=checked.errors, suggestions=checked.suggestions)
     if checked.suggestions and not typed_email_confirmed:
@@ -87,15 +87,14 @@ def submit(
     email: Email = checked.values.pop("email")
 
     sources = profiling.provenance(asked, checked.values, version.id, utcnow())
-    language = languages.choose(definition["language"], requested=visitor.language)
+    language = languages.choose(definition.language, requested=visitor.language)
     proof = visitor.proof(version, language)
     # A quiz answer that names a list asks for it like the form's own lists: pending until the
     # same confirmation link proves the address.
-    list_ids = list(dict.fromkeys([l["id"] for l in definition["lists"]]
-                                  + profiling.chosen_lists(definition, checked.values)))
-    event = {"form": definition["slug"], "version": version.number, "method": visitor.method}
+    list_ids = list(dict.fromkeys(definition.list_ids + definition.chosen_lists(checked.values)))
+    event = {"form": definition.slug, "version": version.number, "method": visitor.method}
     context = {"form_version_id": version.id}
-    names = quality.name_keys(definition["fields"])
+    names = quality.name_keys(definition.fields)
     contact_columns = {"language": language, "form_id": version.form_id, "attributes": checked.values,
                        "sources": sources, "quality_flags": quality.name_flags([], checked.values, names)}
     new = lifecycle.sign_up_new_address(
@@ -139,7 +138,7 @@ class LinkUsed(Gone):
 
     code = "link_used"
 
-    def __init__(self, contact: Contact | None, version: FormVersion | None):
+    def __init__(self, contact: Contact | None, version: PublishedForm | None):
         super().__init__("confirmation link already used")
         self.contact, self.version = contact, version
 
@@ -147,7 +146,7 @@ class LinkUsed(Gone):
 @dataclass(frozen=True)
 class Confirmation:
     contact: Contact
-    version: FormVersion
+    version: PublishedForm
 
 
 def inspect_confirmation(session: so.Session, token: str, settings: Settings, *, lock: bool = False) -> Confirmation:
@@ -159,11 +158,12 @@ def inspect_confirmation(session: so.Session, token: str, settings: Settings, *,
     contact = session.scalars(query).one_or_none()
     version_id = payload.get(Key.FORM)
     version = session.get(FormVersion, version_id) if isinstance(version_id, int) else None
+    published = PublishedForm.of(version) if version is not None else None
     if contact is None or version is None:
-        raise LinkUsed(None, version)
+        raise LinkUsed(None, published)
     if payload.get(Key.VERSION) != contact.confirm_version:
-        raise LinkUsed(contact, version)
-    return Confirmation(contact, version)
+        raise LinkUsed(contact, published)
+    return Confirmation(contact, published)
 
 
 def confirm(session: so.Session, token: str, visitor: Visitor, settings: Settings) -> Confirmation:
@@ -172,7 +172,7 @@ def confirm(session: so.Session, token: str, visitor: Visitor, settings: Setting
     contact, version = found.contact, found.version
     proof = visitor.proof(version, contact.language, method=ConsentMethod.CONFIRMATION_LINK)
     lifecycle.confirm(session, contact, proof)
-    if version.definition.get("lead_magnet"):
+    if version.definition.lead_magnet:
         outbox.queue_email(session, contact, EmailKind.LEAD_MAGNET, context={"form_version_id": version.id})
     session.flush()
     return found

@@ -13,7 +13,7 @@ from flask import Flask
 
 from listserver import schedule, services
 from listserver.accounts import users
-from listserver.forms import publishing
+from listserver.forms import publishing, versions
 from listserver.models import Role, User
 
 ADMIN_EMAIL = "admin@localhost"
@@ -46,7 +46,8 @@ DEMO_FORM = {
 
 def ensure_demo(session: so.Session, base_url: str = "http://127.0.0.1:5000") -> None:
     """The demo list and form, made once: what the user changed since (`forms origins`) stays."""
-    if publishing.current_version(session, DEMO_FORM["slug"]) is not None:
+    if versions.current_version(session, DEMO_FORM["slug"]) is not None:
+
         return
     publishing.upsert_list(session, DEMO_LIST)
     # A page of a pretend website with the form embedded; links in the demo's emails lead back to it.

@@ -12,7 +12,8 @@ from flask.cli import with_appcontext
 
 from listserver.contacts.links import Links
 from listserver.extensions import db
-from listserver.forms import publishing
+from listserver.forms import publishing, versions
+from listserver.forms.definition import FormDefinition
 
 
 def _read_spec(path: str) -> object:
@@ -61,7 +62,7 @@ def forms_create(spec_file: str) -> None:
         except publishing.SpecError as exc:
             raise click.ClickException(str(exc))
         session.commit()
-        slug = version.definition["slug"]
+        slug = FormDefinition.from_json(version.definition).slug
         base_url = current_app.config["SETTINGS"].base_url
         click.echo(f"form {slug} version {version.number}: {base_url.rstrip('/')}/f/{slug}")
 
@@ -79,7 +80,7 @@ def forms_origins(slug: str, allow: tuple[str, ...], disallow: tuple[str, ...]) 
         except publishing.SpecError as exc:
             raise click.ClickException(str(exc))
         session.commit()
-        origins = version.definition.get("allowed_origins") or []
+        origins = FormDefinition.from_json(version.definition).allowed_origins
         sites = ", ".join(origins) or "(no other site)"
         click.echo(f"form {slug} version {version.number} may be embedded on: {sites}")
 
@@ -90,7 +91,8 @@ def forms_origins(slug: str, allow: tuple[str, ...], disallow: tuple[str, ...]) 
 def forms_embed(slug: str) -> None:
     """Print the snippets that put a form on another site: script, iframe, plain HTML."""
     with db.session() as session:
-        if publishing.current_version(session, slug) is None:
+        if versions.current_version(session, slug) is None:
+
             raise click.ClickException(f"there is no form {slug!r}")
     form_url = Links(current_app.config["SETTINGS"]).form(slug)
     click.echo(render_template("embed_snippets.txt", form_url=form_url, slug=slug))

@@ -59,11 +59,11 @@ class Links:
             Key.ASKED: dict(asked or {}),
         })
 
-    def site(self, contact: Contact, definition: Mapping) -> str | None:
-        """A link to the form's site (`site_url`) that the embed script there recognises (`ls_pt`);
+    def site(self, contact: Contact, url: str | None) -> str | None:
+        """A link to the form's site (its `site_url`) that the embed script there recognises (`ls_pt`);
         None for a form without one."""
-        url = definition.get("site_url")
         if not url:
+
             return None
         parts = urlsplit(url)
         query = parse_qsl(parts.query, keep_blank_values=True) + [("ls_pt", self.profile_token(contact, proven=True))]

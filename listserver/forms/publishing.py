@@ -1,14 +1,11 @@
-"""Forms and lists as data: create them from a spec, publish immutable versions, look them up."""
+"""Forms and lists as data: create them from a spec and publish immutable versions of them."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-import json
-import math
 import re
-import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -17,9 +14,10 @@ from babel.lists import format_list
 
 from listserver import languages
 from listserver.errors import Invalid
+from listserver.forms.definition import Choice, DisplayRules, FieldSpec, FormDefinition, LeadMagnet, ListRef
 from listserver.forms.fields import BUILTIN_FIELDS, TYPES
+from listserver.forms.versions import current_version
 from listserver.languages import AUTO, LANGUAGES, N_
-from listserver.memo import Memo
 from listserver.models import Field, Form, FormVersion, MailingList
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
@@ -34,7 +32,7 @@ DEFAULT_CONSENT_WITH_FREQUENCY = N_(
     "every email. We keep your data only for this purpose and never share or sell it."
 )
 # Title, intro, success message and these lead magnet texts may be a string or a {language: text} mapping.
-LEAD_MAGNET_LOCALIZABLE = ("title", "description", "button")
+LEAD_MAGNET_LOCALIZABLE = LeadMagnet.LOCALIZABLE
 
 
 class SpecError(Invalid):
@@ -75,7 +73,7 @@ def upsert_list(session: so.Session, spec: Mapping) -> MailingList:
     return mailing_list
 
 
-def _field_entry(session: so.Session, entry: object, language: str) -> dict:
+def _field_entry(session: so.Session, entry: object, language: str) -> FieldSpec:
     spec = {"key": entry} if isinstance(entry, str) else dict(entry) if isinstance(entry, Mapping) else None
     if not spec or not isinstance(spec.get("key"), str):
         raise SpecError("each field must be a key or a mapping with 'key'")
@@ -90,43 +88,44 @@ def _field_entry(session: so.Session, entry: object, language: str) -> dict:
         session.add(library)
         session.flush()
     rules = {**library.rules, **dict(spec.get("rules") or {})}
-    if rules.get("choices"):
-        rules["choices"] = [_choice(session, key, choice) for choice in rules["choices"]]
+    choices = rules.pop("choices", None)
     reask = spec.get("reask_after_days")
     if reask is not None and (not isinstance(reask, int) or reask < 1):
         raise SpecError(f"field {key!r}: 'reask_after_days' must be a whole number of days")
-    return {
-        "key": key,
-        "type": library.type,
-        "labels": {**library.labels, **_texts(spec.get("label"), None, language)},
-        "help": {**library.help, **_texts(spec.get("help"), None, language)},
-        "rules": rules,
-        "required": bool(spec.get("required", key == "email")),
-        "personal": library.personal,
-        "reask_after_days": reask,  # answers go stale: ask again after this many days
-    }
+    return FieldSpec(
+        key=key,
+        type=library.type,
+        labels={**library.labels, **_texts(spec.get("label"), None, language)},
+        help={**library.help, **_texts(spec.get("help"), None, language)},
+        rules=rules,
+        # An empty list of choices is kept as given: the stored definition names it.
+        choices=None if choices is None else tuple(_choice(session, key, choice) for choice in choices),
+        required=bool(spec.get("required", key == "email")),
+        personal=library.personal,
+        reask_after_days=reask,
+    )
 
 
-def _choice(session: so.Session, key: str, choice: object) -> dict:
+def _choice(session: so.Session, key: str, choice: object) -> Choice:
     """A choice of a select field; with `list`, picking it joins that list (quiz-style)."""
     if isinstance(choice, str):
         choice = {"value": choice, "label": choice}
     if not isinstance(choice, Mapping) or not isinstance(choice.get("value"), str):
         raise SpecError(f"field {key!r}: each choice needs a 'value'")
-    entry = {"value": choice["value"], "label": _localized(choice.get("label")) or choice["value"]}
-    if choice.get("list"):
-        list_id = session.scalar(sa.select(MailingList.id).where(MailingList.key == choice["list"]))
-        if list_id is None:
-            raise SpecError(f"field {key!r}: choice {choice['value']!r} joins unknown list {choice['list']!r}")
-        entry.update(list=choice["list"], list_id=list_id)
-    return entry
+    label = _localized(choice.get("label")) or choice["value"]
+    if not choice.get("list"):
+        return Choice(choice["value"], label)
+    list_id = session.scalar(sa.select(MailingList.id).where(MailingList.key == choice["list"]))
+    if list_id is None:
+        raise SpecError(f"field {key!r}: choice {choice['value']!r} joins unknown list {choice['list']!r}")
+    return Choice(choice["value"], label, choice["list"], list_id)
 
 
 DISPLAY_MODES = ("inline", "panel")
 DISPLAY_TRIGGERS = ("immediate", "pageviews", "seconds", "scroll")
 
 
-def display_rules(spec: object) -> dict:
+def display_rules(spec: object) -> DisplayRules:
     """When and how the embed script shows the form on the host page."""
     display = {"mode": "inline", "trigger": "immediate", "value": 0, "dismiss_days": 30, **dict(spec or {})}
     if display["mode"] not in DISPLAY_MODES:
@@ -138,7 +137,7 @@ def display_rules(spec: object) -> dict:
             raise SpecError(f"display {name!r} must be a whole number, 0 or more")
     if display["trigger"] == "scroll" and display["value"] > 100:
         raise SpecError("display 'value' for the scroll trigger is a percentage, 0 to 100")
-    return {key: display[key] for key in ("mode", "trigger", "value", "dismiss_days")}
+    return DisplayRules(display["mode"], display["trigger"], display["value"], display["dismiss_days"])
 
 
 def _origins(values: object) -> list[str]:
@@ -152,18 +151,18 @@ def _origins(values: object) -> list[str]:
     return origins
 
 
-def _profile_magnets(spec: object, fields: list[dict]) -> list[dict]:
+def _profile_magnets(spec: object, fields: list[FieldSpec]) -> tuple[LeadMagnet, ...]:
     """Downloads promised for a further set of answers (a second lead magnet, and so on)."""
-    keys = {f["key"] for f in fields}
+    keys = {f.key for f in fields}
     magnets = []
     for magnet in spec or []:
         after = magnet.get("after") if isinstance(magnet, Mapping) else None
         if not after or not isinstance(after, list) or not set(after) <= keys - {"email"} or not magnet.get("title"):
             raise SpecError("each of 'profile_magnets' needs a 'title' and 'after': a list of the form's fields")
         url = _web_url(magnet.get("url"), f"profile_magnets[{len(magnets)}].url", own_path=True)
-        magnets.append({"after": list(after), "url": url,
-                        **{key: _localized(magnet.get(key)) for key in LEAD_MAGNET_LOCALIZABLE}})
-    return magnets
+        magnets.append(LeadMagnet(after=tuple(after), url=url,
+                                  **{key: _localized(magnet.get(key)) for key in LEAD_MAGNET_LOCALIZABLE}))
+    return tuple(magnets)
 
 
 WHEN_COMPLETE = ("thanks", "nothing")  # what a recognised visitor with nothing left to answer sees
@@ -261,10 +260,10 @@ def _consent_texts(spec: Mapping, lists: list[MailingList], language: str) -> di
     return texts
 
 
-def build_definition(session: so.Session, spec: Mapping, lists: list[MailingList]) -> dict:
+def build_definition(session: so.Session, spec: Mapping, lists: list[MailingList]) -> FormDefinition:
     language = _form_language(spec.get("language"))
     fields = [_field_entry(session, entry, language) for entry in spec.get("fields") or ["email"]]
-    if "email" not in [f["key"] for f in fields]:
+    if "email" not in [f.key for f in fields]:
         raise SpecError("a form must ask for 'email'")
     consent_texts = _consent_texts(spec, lists, language)
     lead_magnet = spec.get("lead_magnet")
@@ -275,48 +274,28 @@ def build_definition(session: so.Session, spec: Mapping, lists: list[MailingList
                        for key, value in lead_magnet.items()}
         if "url" in lead_magnet:
             lead_magnet["url"] = _web_url(lead_magnet["url"], "lead_magnet.url", own_path=True)
-    return {
-        "slug": spec["slug"],
-        "name": str(spec.get("name") or spec["slug"]),
-        "title": _localized(spec.get("title") or spec.get("name") or spec["slug"]),
-        "intro": _localized(spec.get("intro")),
-        "language": language,
-        "fields": fields,
-        "fields_per_view": _fields_per_view(spec.get("fields_per_view"), len(fields)),
-        # The text in the form's own language (English for "auto" forms); FormVersion hashes this one.
-        "consent_text": languages.pick(consent_texts, _text_language(language)),
-        "consent_texts": consent_texts,
-        "frequency": _localized(spec.get("frequency")) or None,
-        "lead_magnet": dict(lead_magnet) if lead_magnet else None,
-        "business_email_only": bool(spec.get("business_email_only", False)),
-        "allowed_origins": _origins(spec.get("allowed_origins")),
-        "display": display_rules(spec.get("display")),
-        "site_url": _web_url(spec.get("site_url"), "site_url"),  # where the form lives; email links lead back there
-        "profile_magnets": _profile_magnets(spec.get("profile_magnets"), fields),
-        "lists": [{"id": l.id, "key": l.key, "name": l.name, "description": l.description} for l in lists],
-        "success_message": _localized(spec.get("success_message")),
-        # In the definition, so a consent record's form version names the policy the visitor could open.
-        "privacy_url": _privacy_url(spec.get("privacy_url")),
-        "when_complete": _when_complete(spec.get("when_complete")),
-    }
-
-
-def text(definition: Mapping, key: str, language: str) -> str:
-    """A form's title, intro, success message… in `language` (English, then any, when not given)."""
-    return languages.pick(definition.get(key), language)
-
-
-def lead_magnet_in(magnet: Mapping | None, language: str) -> dict | None:
-    """A lead magnet with its texts in one language, as a script shows it."""
-    if not magnet:
-        return None
-    return {**magnet, **{key: languages.pick(magnet.get(key), language) for key in LEAD_MAGNET_LOCALIZABLE}}
-
-
-def consent_text(definition: Mapping, language: str) -> tuple[str, str]:
-    """The consent text a visitor in `language` is shown, and its SHA-256 for the consent proof."""
-    shown = languages.pick(definition.get("consent_texts"), language) or definition["consent_text"]
-    return shown, hashlib.sha256(shown.encode()).hexdigest()
+    return FormDefinition(
+        slug=spec["slug"],
+        name=str(spec.get("name") or spec["slug"]),
+        title=_localized(spec.get("title") or spec.get("name") or spec["slug"]),
+        intro=_localized(spec.get("intro")),
+        language=language,
+        fields=tuple(fields),
+        fields_per_view=_fields_per_view(spec.get("fields_per_view"), len(fields)),
+        consent_text=languages.pick(consent_texts, _text_language(language)),
+        consent_texts=consent_texts,
+        frequency=_localized(spec.get("frequency")) or None,
+        lead_magnet=LeadMagnet.from_json(lead_magnet) if lead_magnet else None,
+        business_email_only=bool(spec.get("business_email_only", False)),
+        allowed_origins=tuple(_origins(spec.get("allowed_origins"))),
+        display=display_rules(spec.get("display")),
+        site_url=_web_url(spec.get("site_url"), "site_url"),
+        profile_magnets=_profile_magnets(spec.get("profile_magnets"), fields),
+        lists=tuple(ListRef(l.id, l.key, l.name, l.description) for l in lists),
+        success_message=_localized(spec.get("success_message")),
+        privacy_url=_privacy_url(spec.get("privacy_url")),
+        when_complete=_when_complete(spec.get("when_complete")),
+    )
 
 
 def publish_form(session: so.Session, spec: Mapping) -> FormVersion:
@@ -342,15 +321,15 @@ def publish_form(session: so.Session, spec: Mapping) -> FormVersion:
     return _publish_version(session, form, definition)
 
 
-def _publish_version(session: so.Session, form: Form, definition: dict) -> FormVersion:
+def _publish_version(session: so.Session, form: Form, definition: FormDefinition) -> FormVersion:
     """The form's current version, or a new immutable one when what visitors see changed."""
     current = form.current_version
-    if current is not None and current.definition == json.loads(json.dumps(definition)):
+    if current is not None and FormDefinition.from_json(current.definition) == definition:
         return current
     number = (session.scalar(sa.select(sa.func.max(FormVersion.number)).where(FormVersion.form_id == form.id))
               or 0) + 1
-    version = FormVersion(form_id=form.id, number=number, definition=definition,
-                          consent_text_hash=hashlib.sha256(definition["consent_text"].encode()).hexdigest())
+    version = FormVersion(form_id=form.id, number=number, definition=definition.to_json(),
+                          consent_text_hash=hashlib.sha256(definition.consent_text.encode()).hexdigest())
     session.add(version)
     session.flush()
     form.current_version_id = version.id
@@ -364,67 +343,10 @@ def change_allowed_origins(session: so.Session, slug: str, allow: list[str], dis
     version = current_version(session, slug)
     if version is None:
         raise SpecError(f"there is no form {slug!r}")
+    definition = FormDefinition.from_json(version.definition)
     removed = set(_origins(disallow))
-    origins = [o for o in version.definition.get("allowed_origins", []) if o not in removed]
+    origins = [o for o in definition.allowed_origins if o not in removed]
     origins += [o for o in _origins(allow) if o not in origins]
     return _publish_version(session, session.get(Form, version.form_id),
-                            {**version.definition, "allowed_origins": origins})
+                            dataclasses.replace(definition, allowed_origins=tuple(origins)))
 
-
-@dataclass(frozen=True)
-class PublishedForm:
-    """A form version as plain data, shaped like FormVersion; safe to share between requests."""
-
-    id: int
-    form_id: int
-    number: int
-    definition: dict
-    consent_text_hash: str
-
-
-_CURRENT_VERSION_ID = sa.select(Form.__table__.c.current_version_id).where(
-    Form.__table__.c.slug == sa.bindparam("slug"))
-_VERSION = sa.select(*(FormVersion.__table__.c[name] for name in (
-    "id", "form_id", "number", "definition", "consent_text_hash"))).where(
-    FormVersion.__table__.c.id == sa.bindparam("id"))
-
-
-class FormCache:
-    """Published versions never change, so one read per version per process is enough; which
-    version is current is looked up again after `ttl` seconds (0: on every request)."""
-
-    def __init__(self, ttl: float = 0.0, size: int = 256):
-        self.ttl = ttl
-        self.versions = Memo(size)  # version id -> PublishedForm
-        self.current = Memo(size)  # slug -> (checked at, current version id)
-
-    def published(self, engine: sa.Engine, slug: str) -> PublishedForm | None:
-        """The current version of a form, without a database round trip while the TTL holds.
-
-        It reads on a connection of its own, given back at once: the request's session stays
-        untouched (so a new address's sign-up can run in autocommit, lifecycle.sign_up_new_address).
-        """
-        now = time.monotonic()
-        checked_at, version_id = self.current.get(slug, (-math.inf, None))
-        fresh = now - checked_at < self.ttl
-        found = self.versions.get(version_id) if fresh and version_id is not None else None
-        if fresh and (version_id is None or found is not None):
-            return found
-        with engine.connect() as connection:
-            if not fresh:
-                version_id = connection.execute(_CURRENT_VERSION_ID, {"slug": slug}).scalar()
-                self.current.put(slug, (now, version_id))
-            if version_id is None:
-                return None
-            found = self.versions.get(version_id)
-            if found is None:
-                row = connection.execute(_VERSION, {"id": version_id}).one()
-                found = PublishedForm(row.id, row.form_id, row.number, row.definition, row.consent_text_hash)
-                self.versions.put(version_id, found)
-        return found
-
-
-def current_version(session: so.Session, slug: str) -> FormVersion | None:
-    return session.scalar(
-        sa.select(FormVersion).join(Form, Form.current_version_id == FormVersion.id).where(Form.slug == slug)
-    )

@@ -9,6 +9,8 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable, Mapping
 
+from listserver.forms.definition import FieldSpec
+
 FAKE_NAME = "fake_name"
 
 # Words people type to get past a name question. Not "Na", "No", "Bar", "Mario", "Yoda": those
@@ -56,9 +58,10 @@ def looks_fake(names: Iterable[str]) -> bool:
     return any(len(word) >= 3 and len(set(word)) == 1 for word in words)
 
 
-def name_keys(specs: list[dict]) -> list[str]:
+def name_keys(specs: Iterable[FieldSpec]) -> list[str]:
     """The name questions among these, in form order: what a fake-name mark is judged on."""
-    return [spec["key"] for spec in specs if spec["type"] == "name"]
+    return [spec.key for spec in specs if spec.type == "name"]
+
 
 
 def name_flags(flags: Iterable[str], attributes: Mapping[str, object], name_keys: Iterable[str]) -> list[str]:

@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 
 from listserver import languages
 from listserver.contacts.links import Links
-from listserver.forms import publishing
+from listserver.forms.definition import FormDefinition, LeadMagnet
 from listserver.models import Contact, EmailKind, FormVersion, OutboxMessage, SubscriptionStatus
 from listserver.tokens import Purpose
 
@@ -49,25 +49,25 @@ def _form_context(session: so.Session, message: OutboxMessage, contact: Contact,
         s.status == SubscriptionStatus.PENDING for s in contact.subscriptions
     ):
         raise NothingToSend("already confirmed")
-    definition = version.definition
+    definition = FormDefinition.from_json(version.definition)
     return {
         "form": definition,
-        "sender": definition["name"],
-        "title": publishing.text(definition, "title", message.language) or definition["name"],
+        "sender": definition.name,
+        "title": definition.title_in(message.language) or definition.name,
         "lead_magnet": _lead_magnet(definition, message.context.get("magnet")),
         "step_magnet": isinstance(message.context.get("magnet"), int),
-        "site_url": links.site(contact, definition),
+        "site_url": links.site(contact, definition.site_url),
         "confirm_url": links.confirm(contact, version.id) if message.kind == EmailKind.CONFIRMATION else None,
-        "form_url": links.form(definition["slug"]),
+        "form_url": links.form(definition.slug),
     }
 
 
-def _lead_magnet(definition: dict, step: object) -> dict | None:
+def _lead_magnet(definition: FormDefinition, step: object) -> LeadMagnet | None:
     """The form's lead magnet, or the one promised for a later set of answers."""
     if isinstance(step, int):
-        magnets = definition.get("profile_magnets") or []
-        return magnets[step] if 0 <= step < len(magnets) else None
-    return definition.get("lead_magnet")
+        return definition.profile_magnet(step)
+    return definition.lead_magnet
+
 
 
 def _link_context(message: OutboxMessage, contact: Contact, links: Links) -> dict:
@@ -95,7 +95,8 @@ def render(session: so.Session, message: OutboxMessage, contact: Contact | None,
     else:
         context.update(_link_context(message, contact, links))
     # RFC 2919 allows one List-Id: a form's emails name its first list.
-    about = (context["form"] or {}).get("lists") or [{"key": None, "name": ""}]
+    form = context["form"]
+    about = form.lists[0] if form is not None and form.lists else None
     # A language we no longer ship (or never did) is read in English rather than not sent at all.
     with force_locale(languages.normalize(message.language) or languages.DEFAULT):
         return Rendered(
@@ -103,6 +104,7 @@ def render(session: so.Session, message: OutboxMessage, contact: Contact | None,
             text=render_template(f"emails/{message.template}.txt", **context),
             html=render_template(f"emails/{message.template}.html", **context),
             unsubscribe_url=context["unsubscribe_url"],
-            list_key=about[0]["key"],
-            list_name=about[0]["name"],
+            list_key=about.key if about else None,
+            list_name=about.name if about else "",
+
         )

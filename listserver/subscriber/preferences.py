@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ import sqlalchemy.orm as so
 from listserver.contacts import lifecycle
 from listserver.errors import Conflict, Invalid
 from listserver.forms import quality
+from listserver.forms.definition import FieldSpec, FormDefinition
 from listserver.forms.fields import BUILTIN_FIELDS, LONE_SURROGATE, clean_answers, lookup_key
 from listserver.mail import outbox
 from listserver.models import (
@@ -69,17 +71,18 @@ def topics(session: so.Session, contact: Contact) -> list[Topic]:
     return [Topic(l, l.id in active) for l in lists]
 
 
-def profile_fields(session: so.Session, contact: Contact) -> list[dict]:
+def profile_fields(session: so.Session, contact: Contact) -> list[FieldSpec]:
     """The questions the contact can edit: those of the form they came from, then anything answered."""
-    fields: list[dict] = []
+    fields: list[FieldSpec] = []
     if contact.source_form_id:
         form = session.get(Form, contact.source_form_id)
         if form is not None and form.current_version is not None:
-            fields = [dict(f, required=False) for f in form.current_version.definition["fields"] if f["key"] != "email"]
-    known = {f["key"] for f in fields}
+            definition = FormDefinition.from_json(form.current_version.definition)
+            fields = [dataclasses.replace(spec, required=False) for spec in definition.fields if spec.key != "email"]
+    known = {spec.key for spec in fields}
     for key in contact.attributes:
         if key not in known and key in BUILTIN_FIELDS:
-            fields.append({"key": key, "required": False, **BUILTIN_FIELDS[key]})
+            fields.append(FieldSpec.from_json({"key": key, "required": False, **BUILTIN_FIELDS[key]}))
     return fields
 
 
@@ -111,7 +114,7 @@ def save_profile(session: so.Session, contact: Contact, answers: Mapping[str, ob
     """Apply edits with the same rules as forms; the field errors, empty when saved."""
     fields = profile_fields(session, contact)
     # A multi-choice question with nothing ticked sends nothing: that is the person clearing it.
-    answers = {**{f["key"]: [] for f in fields if f["type"] == "multi_select"}, **answers}
+    answers = {**{spec.key: [] for spec in fields if spec.type == "multi_select"}, **answers}
     checked = clean_answers(fields, answers)
     if checked.errors:
         return checked.errors
@@ -119,7 +122,8 @@ def save_profile(session: so.Session, contact: Contact, answers: Mapping[str, ob
     attributes, sources = dict(contact.attributes), dict(contact.attribute_sources)
     changed = []
     for spec in fields:
-        key = spec["key"]
+        key = spec.key
+
         if key in checked.values and attributes.get(key) != checked.values[key]:
             attributes[key] = checked.values[key]
         elif key not in checked.values and key in attributes and key in answers:

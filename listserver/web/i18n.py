@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from flask import Flask, g, has_request_context, request
 from flask_babel import get_locale
 
 from listserver import languages
-from listserver.forms import publishing
+from listserver.forms.definition import FormDefinition
 from listserver.web import questions
 
 
@@ -27,9 +25,9 @@ def select_locale() -> str:
     return languages.negotiate(request.accept_languages.values()) or languages.DEFAULT
 
 
-def form_language(definition: Mapping) -> str:
+def form_language(definition: FormDefinition) -> str:
     """The language this request shows a form in: fixed by the form, or ?lang= / the browser's."""
-    setting = definition.get("language")
+    setting = definition.language
     if setting != languages.AUTO:  # fixed: nothing of the request to read
         return languages.choose(setting)
     return languages.choose(setting, requested=request.args.get("lang"), accepted=request.accept_languages.values())
@@ -46,7 +44,7 @@ def _template_context() -> dict:
     return {
         "html_lang": languages.html_lang(language),
         "html_dir": languages.direction(language),
-        "consent": lambda definition: publishing.consent_text(definition, current())[0],
+        "consent": lambda definition: definition.consent_in(current())[0],
     }
 
 
@@ -56,6 +54,10 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(lambda texts: languages.pick(texts, current()), "localized")
     # {% set q = question(field) %}: label, help, choices, input type… in the current language, for
     # the form being shown (a business-only form asks for a work address).
-    app.add_template_global(lambda spec: questions.view(
-        spec, current(), business_only=bool((g.get("form_definition") or {}).get("business_email_only"))),
-        "question")
+    app.add_template_global(lambda spec: questions.view(spec, current(), business_only=_business_only()), "question")
+
+
+def _business_only() -> bool:
+    definition = g.get("form_definition")
+    return definition is not None and definition.business_email_only
+

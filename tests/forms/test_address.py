@@ -4,11 +4,13 @@ profiling and in the preference center. The browser side is in test_browser_embe
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
 
 from listserver.contacts.links import Links
+from listserver.forms.definition import FieldSpec
 from listserver.forms.fields import clean_answers
 from tests.conftest import contact_in, contact_of, publish, stamp
 from tests.test_browser_embed import article, forgive
@@ -19,7 +21,7 @@ FORM = {"slug": "catalogue", "name": "Catalogue", "title": "Get the paper catalo
         "allowed_origins": [SHOP], "language": "auto", "fields": ["email", {"key": "address", "required": True}]}
 ADDRESS = {"country": "US", "street": "1600 Amphitheatre Pkwy", "city": "Mountain View", "region": "California",
            "postal_code": "94043"}
-SPEC = [{"key": "address", "type": "address", "required": True, "rules": {}}]
+SPEC = [FieldSpec.from_json({"key": "address", "type": "address", "required": True, "rules": {}})]
 
 
 @pytest.fixture
@@ -68,14 +70,15 @@ def test_each_wrong_part_gets_its_own_message(app, typed, errors):
 def test_an_address_left_blank_is_required_or_skipped(app):
     with app.test_request_context():
         assert clean_answers(SPEC, {"address": {"country": "US"}}).errors == {"address": "This field is required."}
-        optional = [{**SPEC[0], "required": False}]
+        optional = [dataclasses.replace(SPEC[0], required=False)]
         assert clean_answers(optional, {"address": {"country": "US", "street": " "}}).values == {}
         assert clean_answers(SPEC, {"address": "1 Main St"}).errors == {"address": "Enter text here."}
 
 
 def test_the_country_can_come_from_the_forms_own_country_question(app):
-    spec = [{"key": "country", "type": "country", "required": True, "rules": {}},
-            {"key": "address", "type": "address", "required": True, "rules": {"country_field": "country"}}]
+    spec = [FieldSpec.from_json({"key": "country", "type": "country", "required": True, "rules": {}}),
+            FieldSpec.from_json({"key": "address", "type": "address", "required": True,
+                                 "rules": {"country_field": "country"}})]
     parts = {"street": "Unter den Linden 1", "city": "Berlin", "postal_code": "1011"}
     with app.test_request_context():
         assert clean_answers(spec, {"country": "DE", "address": parts}).errors == {

@@ -4,8 +4,14 @@ import json
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
+from flask_babel import force_locale
 
 from listserver.forms.definition import SCHEMA, DefinitionError, FieldSpec, FormDefinition, LeadMagnet
+from listserver.forms.versions import PublishedForm
+from listserver.models import FormVersion
+from listserver.web.public.embed import public_definition
+from tests.conftest import publish
 
 STORED = Path(__file__).parent / "definitions"
 # Captured from FormVersion.definition as the code before typed definitions stored them: the
@@ -13,8 +19,90 @@ STORED = Path(__file__).parent / "definitions"
 TODAY = ("demo", "rich", "eigen")
 
 
+# The specs the captured "rich" and "eigen" definitions were published from.
+LISTS = [{"key": "offers", "name": "Offers", "description": "Discounts, twice a month."},
+         {"key": "b2b", "name": "Partner news", "description": "For resellers."}]
+RICH = {
+    "slug": "rich", "name": "Rich form",
+    "title": {"en": "Everything we ask", "de": "Alles, was wir fragen"},
+    "intro": {"en": "A form with every feature.", "de": "Ein Formular mit allem."},
+    "language": "auto",
+    "lists": ["newsletter", "offers"],
+    "frequency": {"en": "twice a month", "de": "zweimal im Monat"},
+    "fields": [
+        "email",
+        {"key": "first_name", "required": True, "label": {"en": "Your first name", "de": "Ihr Vorname"}},
+        {"key": "company", "required": False, "reask_after_days": 180, "rules": {"max_length": 60}},
+        {"key": "role", "type": "select", "label": "Your role", "help": "Pick the closest one.",
+         "rules": {"choices": [{"value": "reseller", "label": {"en": "Reseller", "de": "Händler"}, "list": "b2b"},
+                               "marketing", {"value": "other"}]}},
+        {"key": "topics", "type": "multi_select", "label": {"en": "Topics"}, "personal": False,
+         "rules": {"choices": ["forms", "deliverability"]}},
+        "country",
+        {"key": "address", "required": False, "rules": {"country_field": "country"}},
+        "phone",
+        {"key": "birthday", "type": "date", "label": "Birthday", "reask_after_days": 365},
+        {"key": "team_size", "type": "number", "label": "Team size"},
+        {"key": "terms", "type": "checkbox", "label": "I have read the terms", "required": True},
+    ],
+    "fields_per_view": "3",
+    "lead_magnet": {"title": {"en": "The checklist", "de": "Die Checkliste"}, "description": "Twelve checks.",
+                    "url": "https://www.example-shop.net/checklist.pdf", "button": {"en": "Open it"}},
+    "business_email_only": True,
+    "allowed_origins": ["https://www.example-shop.net/", "HTTPS://Shop.Example:8443"],
+    "display": {"mode": "panel", "trigger": "scroll", "value": 40, "dismiss_days": 7},
+    "site_url": "https://www.example-shop.net/newsletter?src=form",
+    "profile_magnets": [{"after": ["company", "role"], "title": "The reseller guide",
+                         "url": "/static/demo/checklist.html"},
+                        {"after": ["topics"], "title": {"en": "Topic digest"}, "description": "Monthly.",
+                         "url": "https://www.example-shop.net/digest", "button": "Read"}],
+    "success_message": {"en": "Thanks! Check your inbox.", "de": "Danke! Schauen Sie in Ihr Postfach."},
+    "privacy_url": "https://www.example-shop.net/privacy",
+    "when_complete": "nothing",
+}
+OWN_CONSENT = {"slug": "eigen", "name": "Eigene Einwilligung", "title": "Neuigkeiten", "language": "de",
+               "lists": ["newsletter"], "fields": ["email", "last_name"],
+               "consent_text": "Ich möchte den Newsletter per E-Mail erhalten."}
+
+
 def stored(name: str) -> dict:
     return json.loads((STORED / f"{name}.json").read_text())
+
+
+def _countries_counted(seen: dict) -> dict:
+    """What the embed's JSON shows, with each list of countries (CLDR's, not the form's) as its length."""
+    for shown in seen.values():
+        for field in shown["fields"]:
+            if field["type"] == "country":
+                field["choices"] = len(field["choices"])
+            for part in field["parts"] or []:
+                if part.get("choices"):
+                    part["choices"] = len(part["choices"])
+    return seen
+
+
+@pytest.mark.parametrize("name", [*TODAY, "first"])
+def test_visitors_see_what_the_stored_definition_showed_before(app, name):
+    """The embed's JSON, made from the typed definition, as the code before made it from the dict
+    (`<name>.seen.json`, captured then): title, fields, labels, choices, consent text, lead magnet."""
+    version = PublishedForm(1, 1, 1, FormDefinition.from_json(stored(name)), "")
+    seen = {}
+    with app.test_request_context():
+        for language in ("en", "de", "ru"):
+            with force_locale(language):
+                seen[language] = public_definition(version, language)
+    assert _countries_counted(seen) == json.loads((STORED / f"{name}.seen.json").read_text())
+
+
+def test_publishing_the_same_specs_stores_the_same_definitions_with_their_schema(app, session):
+    publish(app, RICH, lists=LISTS)
+    publish(app, OWN_CONSENT)
+    for name in TODAY:
+        version = session.scalars(sa.select(FormVersion).where(FormVersion.definition["slug"].as_string() == name)
+                                  ).one()
+        assert version.definition == {**stored(name), "schema": SCHEMA}
+    # Published again unchanged: still the one version.
+    assert publish(app, RICH).number == 1
 
 
 @pytest.mark.parametrize("name", TODAY)

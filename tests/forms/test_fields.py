@@ -3,6 +3,7 @@
 import pytest
 
 from listserver import create_app
+from listserver.forms.definition import FieldSpec
 from listserver.forms.fields import (
     FieldError,
     clean_answers,
@@ -115,10 +116,11 @@ def test_country_codes():
 
 
 def test_all_errors_are_reported_at_once():
-    specs = [{"key": "email", "type": "email", "required": True, "rules": {}},
-             {"key": "first_name", "type": "name", "required": True, "rules": {"max_length": 30}},
-             {"key": "country", "type": "country", "required": False, "rules": {}},
-             {"key": "postal_code", "type": "postal_code", "required": False, "rules": {"country_field": "country"}}]
+    specs = [FieldSpec.from_json(spec) for spec in [
+        {"key": "email", "type": "email", "required": True, "rules": {}},
+        {"key": "first_name", "type": "name", "required": True, "rules": {"max_length": 30}},
+        {"key": "country", "type": "country", "required": False, "rules": {}},
+        {"key": "postal_code", "type": "postal_code", "required": False, "rules": {"country_field": "country"}}]]
     result = clean_answers(specs, {"email": "", "first_name": "1", "country": "PL", "postal_code": "1"})
     assert set(result.errors) == {"email", "first_name", "postal_code"}
     assert "00-950" in result.errors["postal_code"]

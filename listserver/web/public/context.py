@@ -6,11 +6,11 @@ from flask import abort, g
 
 from listserver import services
 from listserver.db import get_db
-from listserver.forms import publishing
+from listserver.forms.versions import PublishedForm
 from listserver.web import i18n
 
 
-def load_form(slug: str) -> publishing.PublishedForm:
+def load_form(slug: str) -> PublishedForm:
     version = services.form_cache().published(get_db().engine, slug)
     if version is None:
         abort(404)

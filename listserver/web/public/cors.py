@@ -8,12 +8,12 @@ defences protect it, as they protect the hosted page.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, g, jsonify, make_response, request
 from flask_babel import gettext as _
 
+from listserver.forms.definition import FormDefinition
 from listserver.web.public.context import load_form
 
 # The endpoints the embed script calls; everything else stays same-origin.
@@ -26,14 +26,14 @@ def _origin_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
-def allowed(definition: Mapping, origin: str | None) -> bool:
+def allowed(definition: FormDefinition, origin: str | None) -> bool:
     """Whether a request from `origin` may use this form's JSON endpoints (no Origin: not a browser's
     cross-origin request, so nothing to decide)."""
     if not origin:
         return True
     origin = origin.rstrip("/").lower()
     own = _origin_of(current_app.config["SETTINGS"].base_url)
-    allow_list = definition.get("allowed_origins") or []
+    allow_list = definition.allowed_origins
     return origin == own or origin == _origin_of(request.host_url) or origin in allow_list or "*" in allow_list
 
 
@@ -47,7 +47,8 @@ def refusal() -> Response:
     return response
 
 
-def refuse_foreign(definition: Mapping) -> Response | None:
+def refuse_foreign(definition: FormDefinition) -> Response | None:
+
     """The refusal for a cross-origin call from a site the form does not allow, else None."""
     return None if allowed(definition, request.headers.get("Origin")) else refusal()
 

@@ -15,7 +15,7 @@ from listserver import languages, services
 from listserver.capture import profiling
 from listserver.capture.bots import HONEYPOT_FIELD, STAMP_FIELD
 from listserver.db import get_session
-from listserver.forms import publishing
+from listserver.forms.versions import PublishedForm
 from listserver.web import questions
 from listserver.web.http import json_body
 from listserver.web.public import cors
@@ -56,34 +56,33 @@ def _messages() -> dict[str, str]:
     }
 
 
-def public_definition(version: publishing.PublishedForm, language: str) -> dict:
+def public_definition(version: PublishedForm, language: str) -> dict:
     definition = version.definition
-    magnet = definition.get("lead_magnet")
-    consent = publishing.consent_text(definition, language)[0]
+    magnet = definition.lead_magnet
     return {
-        "slug": definition["slug"],
+        "slug": definition.slug,
         "version": version.number,
         "language": languages.html_lang(language),
         "dir": languages.direction(language),
-        "title": publishing.text(definition, "title", language),
-        "intro": publishing.text(definition, "intro", language),
+        "title": definition.title_in(language),
+        "intro": definition.intro_in(language),
         "button": _("Sign up"),
-        "consent": consent,
-        "privacy_url": definition.get("privacy_url"),
-        "when_complete": definition.get("when_complete") or "thanks",
-        "lead_magnet": {key: value for key, value in publishing.lead_magnet_in(magnet, language).items()
+        "consent": definition.consent_in(language)[0],
+        "privacy_url": definition.privacy_url,
+        "when_complete": definition.when_complete,
+        "lead_magnet": {key: value for key, value in magnet.shown_in(language).items()
                         if key in ("title", "description")} if magnet else None,
-        "fields": [questions.view(spec, language, business_only=definition["business_email_only"])
-                   for spec in definition["fields"]],
-        "fields_per_view": definition["fields_per_view"],
-        "display": definition.get("display") or publishing.display_rules(None),
+        "fields": [questions.view(spec, language, business_only=definition.business_email_only)
+                   for spec in definition.fields],
+        "fields_per_view": definition.fields_per_view,
+        "display": definition.display.to_json(),
         "honeypot": HONEYPOT_FIELD,
         "stamp_field": STAMP_FIELD,
         "messages": _messages(),
     }
 
 
-def _rendered(version: publishing.PublishedForm, language: str) -> tuple[bytes, str]:
+def _rendered(version: PublishedForm, language: str) -> tuple[bytes, str]:
     """The definition as JSON and its ETag, made once per (form version, language): it is the
     same for everyone."""
 
@@ -112,7 +111,7 @@ def definition(slug: str):
     response.set_etag(etag)
     response.cache_control.public = True
     response.cache_control.max_age = DEFINITION_MAX_AGE
-    if version.definition["language"] == languages.AUTO:  # shared caches must keep one copy per language
+    if version.definition.language == languages.AUTO:  # shared caches must keep one copy per language
         response.vary.add("Accept-Language")
     return response.make_conditional(request)
 
@@ -127,7 +126,7 @@ def next_fields(slug: str):
     token = data.get("profile_token") if isinstance(data, dict) else None
     profile = profiling.recognise(get_session(), token, current_app.config["SETTINGS"])
     response = jsonify({
-        "fields": [f["key"] for f in profiling.next_fields(version.definition, profile)],
+        "fields": [spec.key for spec in profiling.next_fields(version.definition, profile)],
         "stamp": services.bot_guard().stamp(slug),
         "recognised": profile.recognised,
     })

@@ -16,7 +16,7 @@ from listserver.contacts import lifecycle
 from listserver.contacts.links import Links
 from listserver.db import get_session
 from listserver.extensions import limiter
-from listserver.forms import fields, publishing
+from listserver.forms import fields
 from listserver.models import ConsentMethod
 from listserver.tokens import Purpose, Signer, TokenExpired, TokenInvalid
 from listserver.web.errors import status_of
@@ -47,7 +47,7 @@ def _render_form(version, *, values=None, errors=None, suggestions=None, status=
         values=values or {},
         errors=errors or {},
         suggestions=suggestions or {},
-        stamp=services.bot_guard().stamp(definition["slug"]),
+        stamp=services.bot_guard().stamp(definition.slug),
         honeypot=HONEYPOT_FIELD,
         stamp_field=STAMP_FIELD,
         email_checked_field=EMAIL_CHECKED_FIELD,
@@ -65,8 +65,8 @@ def _framing_policy(response, definition):
     """The iframe variant may be framed by the form's allowed sites; the hosted page by nobody else."""
     ancestors = ["'self'"]
     if _in_frame():
-        allow = definition.get("allowed_origins") or []
-        ancestors = ["*"] if "*" in allow else ancestors + allow
+        allow = definition.allowed_origins
+        ancestors = ["*"] if "*" in allow else ancestors + list(allow)
     response.headers["Content-Security-Policy"] = f"frame-ancestors {' '.join(ancestors)}"
     return response
 
@@ -87,12 +87,12 @@ def _check_inbox(version, contact: lifecycle.ContactRow | None = None):
     if wants_json():
         token = profiling.token_after_signup(current_app.config["SETTINGS"], version.definition, contact)
         return jsonify({"status": "check_inbox", "message": _success_message(version), "profile_token": token,
-                        "next": [f["key"] for f in profiling.after_first_view(version.definition)]})
+                        "next": [spec.key for spec in version.definition.after_first_view()]})
     return _framing_policy(make_response(_check_inbox_page(version)), version.definition)
 
 
 def _success_message(version) -> str:
-    return publishing.text(version.definition, "success_message", g.form_language) or _(
+    return version.definition.success_message_in(g.form_language) or _(
         "Almost done: we have sent you an email. Open it and press the button inside to confirm."
     )
 
@@ -118,8 +118,8 @@ def _saved(version, step: profiling.Step):
     message = _("Thank you! Your answers are saved.")
     if wants_json():
         return jsonify({"status": "saved", "message": message, "profile_token": step.token,
-                        "next": [f["key"] for f in step.next],
-                        "lead_magnet": publishing.lead_magnet_in(step.lead_magnet, g.form_language)})
+                        "next": [spec.key for spec in step.next],
+                        "lead_magnet": step.lead_magnet.shown_in(g.form_language) if step.lead_magnet else None})
     return _framing_policy(make_response(render_template(
         "public/profile_saved.html", form=version.definition, message=message, lead_magnet=step.lead_magnet,
         more=bool(step.next), profile_token=step.token, frame=_in_frame())), version.definition)
@@ -150,7 +150,7 @@ def _all_set(version):
     the person's data. listserver's own new-link page sends it to the mailbox, and only there.
     In an iframe the form's `when_complete: nothing` leaves the host page's frame empty.
     """
-    quiet = _in_frame() and version.definition.get("when_complete") == "nothing"
+    quiet = _in_frame() and version.definition.when_complete == "nothing"
     response = make_response(render_template("public/all_set.html", form=version.definition,
                                              frame=_in_frame(), quiet=quiet))
     response.headers["Cache-Control"] = "no-store"
@@ -209,7 +209,7 @@ def _second_step(version, answers: dict, verdict: Verdict):
     with a fresh stamp ("One more step"), where static/challenge.js waits out the stamp's
     minimum age and solves a challenge; the embed script gets the same as JSON and does it unseen.
     """
-    slug = version.definition["slug"]
+    slug = version.definition.slug
     if verdict == Verdict.HONEYPOT:
         _tally(slug, Tally.DROPPED, verdict)
         return _check_inbox(version)
@@ -303,11 +303,12 @@ def confirm(token: str):
     get_session().commit()
     g.form_language = found.contact.language
     if wants_json():
-        return jsonify({"status": "confirmed", "lead_magnet": publishing.lead_magnet_in(
-            found.version.definition.get("lead_magnet"), g.form_language)})
+        magnet = found.version.definition.lead_magnet
+        return jsonify({"status": "confirmed", "lead_magnet": magnet.shown_in(g.form_language) if magnet else None})
     return render_template("public/confirmed.html", form=found.version.definition,
                            title=_("You are subscribed"), message=None,
-                           site_url=Links(current_app.config["SETTINGS"]).site(found.contact, found.version.definition))
+                           site_url=Links(current_app.config["SETTINGS"]).site(found.contact,
+                                                                                found.version.definition.site_url))
 
 
 @bp.post("/confirm/<token>/resend")
