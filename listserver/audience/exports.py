@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from listserver.contacts import queries, serialize
 from listserver.contacts.links import Links
 from listserver.accounts import audit
 from listserver.errors import NotFound
-from listserver.models import AuditAction, Contact, ContactStatus, MailingList, Subscription, SubscriptionStatus
+from listserver.models import AuditAction, Contact, MailingList, SubscriptionStatus
 from listserver.models._types import utcnow
 from listserver.settings import Settings
 
@@ -20,32 +20,18 @@ COLUMNS = ("id", "email", "first_name", "last_name", "language", "frequency", "l
            "preferences_url", "unsubscribe_url", "list_unsubscribe", "list_unsubscribe_post")
 
 
-def mailable(now: dt.datetime, list_id: int | None = None) -> sa.Select:
-    """Subscribed, not paused, address not known to fail, and on the list when one is given."""
-    active = sa.select(Subscription.contact_id).where(Subscription.status == SubscriptionStatus.ACTIVE)
-    if list_id is not None:
-        active = active.where(Subscription.list_id == list_id)
-    return (
-        sa.select(Contact)
-        .where(Contact.status == ContactStatus.SUBSCRIBED,
-               sa.or_(Contact.paused_until.is_(None), Contact.paused_until <= now),
-               sa.or_(Contact.email_check.is_(None), Contact.email_check != "undeliverable"),
-               Contact.id.in_(active))
-        .order_by(Contact.id)
-    )
-
-
-def contact_row(contact: Contact, links: Links, list_keys: dict[int, str], list_id: int | None) -> dict:
+def contact_row(contact: Contact, links: Links, list_id: int | None) -> dict:
     """One contact as marketers get it, with the links their sending tool needs."""
+    data = serialize.contact(contact, as_stored=True)  # their tools get the answers byte for byte
     headers = links.list_unsubscribe_headers(contact, list_id)
     return {
-        "email": contact.email,
-        "first_name": contact.attributes.get("first_name", ""),
-        "last_name": contact.attributes.get("last_name", ""),
-        "language": contact.language,
-        "frequency": contact.frequency.value,
-        "lists": " ".join(sorted(list_keys[s.list_id] for s in contact.subscriptions
-                                 if s.status == SubscriptionStatus.ACTIVE)),
+        "email": data["email"],
+        "first_name": data["attributes"].get("first_name", ""),
+        "last_name": data["attributes"].get("last_name", ""),
+        "language": data["language"],
+        "frequency": data["frequency"],
+        "lists": " ".join(sorted(s["list_key"] for s in data["subscriptions"]
+                                 if s["status"] == SubscriptionStatus.ACTIVE.value)),
         "preferences_url": links.preferences(contact),
         "unsubscribe_url": headers["List-Unsubscribe"].strip("<>"),
         "list_unsubscribe": headers["List-Unsubscribe"],
@@ -74,7 +60,7 @@ def open_export(session: so.Session, list_key: str | None) -> Export:
 def record_export(session: so.Session, export: Export, actor: str) -> None:
     """Write an export to the audit trail as it starts; the caller commits before the first row goes out,
     so an export abandoned midway is on record too. Its rows: whom it holds as it starts."""
-    query = mailable(utcnow(), export.list_id).order_by(None).with_only_columns(sa.func.count(Contact.id))
+    query = queries.mailable(utcnow(), export.list_id).order_by(None).with_only_columns(sa.func.count(Contact.id))
     rows = session.scalar(query)
     audit.record(session, actor, AuditAction.EXPORT, list=export.list_key, rows=rows)
     session.flush()
@@ -83,8 +69,7 @@ def record_export(session: so.Session, export: Export, actor: str) -> None:
 def export_rows(session: so.Session, settings: Settings, export: Export, *,
                 after_id: int = 0, limit: int | None = None) -> Iterator[dict]:
     """Rows for an export, streamed in id order."""
-    list_keys = dict(session.execute(sa.select(MailingList.id, MailingList.key)).all())
     links = Links(settings)
-    query = mailable(utcnow(), export.list_id).where(Contact.id > after_id).limit(limit)
+    query = queries.mailable(utcnow(), export.list_id).where(Contact.id > after_id).limit(limit)
     for contact in session.scalars(query.execution_options(yield_per=500)):
-        yield {"id": contact.id, **contact_row(contact, links, list_keys, export.list_id)}
+        yield {"id": contact.id, **contact_row(contact, links, export.list_id)}

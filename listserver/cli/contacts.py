@@ -6,16 +6,17 @@ import csv
 import json
 
 import click
-import sqlalchemy as sa
 from flask import current_app
 from flask.cli import with_appcontext
 
 from listserver.accounts import audit
 from listserver.audience import exports
+from listserver.contacts import queries, serialize
 from listserver.errors import NotFound
 from listserver.extensions import db
-from listserver.models import ConsentRecord, Event
 from listserver.subscriber import preferences
+
+CONSENT = ("action", "list_id", "method", "form_version_id", "consent_text_hash", "ip", "user_agent", "at")
 
 
 @click.group("contacts")
@@ -29,28 +30,18 @@ def contacts_group() -> None:
 def contacts_show(email: str) -> None:
     """Print a contact: status, subscriptions, profile, consent proof and timeline, as JSON."""
     with db.session() as session:
-        contact = preferences.find_contact(session, email)
+        contact = queries.find_contact(session, email)
         if contact is None:
             raise click.ClickException("no contact with that address")
-        consents = session.scalars(sa.select(ConsentRecord).where(ConsentRecord.contact_id == contact.id)
-                                   .order_by(ConsentRecord.id))
-        events = session.scalars(sa.select(Event).where(Event.contact_id == contact.id).order_by(Event.id))
-        click.echo(json.dumps({
-            "email": contact.email,
-            "status": contact.status.value,
-            "email_check": contact.email_check,
-            "language": contact.language,
-            "created_at": contact.created_at.isoformat(),
-            "confirmed_at": contact.confirmed_at.isoformat() if contact.confirmed_at else None,
-            "attributes": preferences.readable(contact.attributes),
-            "attribute_sources": preferences.readable(contact.attribute_sources),
-            "quality_flags": contact.quality_flags,  # marks such as fake_name: the data is kept, only marked
-            "subscriptions": [{"list": s.mailing_list.key, "status": s.status.value} for s in contact.subscriptions],
-            "consent": [{"action": c.action.value, "list_id": c.list_id, "method": c.method,
-                         "form_version_id": c.form_version_id, "consent_text_hash": c.consent_text_hash,
-                         "ip": c.ip, "user_agent": c.user_agent, "at": c.created_at.isoformat()} for c in consents],
-            "events": [{"kind": e.kind, "data": e.data, "at": e.created_at.isoformat()} for e in events],
-        }, indent=2, ensure_ascii=False))
+        data, history = serialize.contact(contact), serialize.history(session, contact)
+    shown = {key: data[key] for key in ("email", "status", "email_check", "language", "created_at", "confirmed_at",
+                                        "attributes", "attribute_sources", "quality_flags")}
+    click.echo(json.dumps({
+        **shown,
+        "subscriptions": [{"list": s["list_key"], "status": s["status"]} for s in data["subscriptions"]],
+        "consent": [{key: c[key] for key in CONSENT} for c in history["consent_records"]],
+        "events": history["events"],
+    }, indent=2, ensure_ascii=False))
 
 
 @contacts_group.command("export")
@@ -78,7 +69,7 @@ def contacts_export(list_key: str | None, output) -> None:
 def contacts_revoke_links(email: str) -> None:
     """Make every preference and unsubscribe link sent to EMAIL stop working."""
     with db.session() as session:
-        contact = preferences.find_contact(session, email)
+        contact = queries.find_contact(session, email)
         if contact is None:
             raise click.ClickException("no contact with that address")
         preferences.revoke_links(session, contact)

@@ -205,6 +205,11 @@ def hand_over(session: so.Session, dispatch: Dispatcher, settings: Settings, now
             return handed
 
 
+def latest(session: so.Session, limit: int) -> list[OutboxMessage]:
+    """The newest emails, newest first."""
+    return list(session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)))
+
+
 def overdue(session: so.Session, now: dt.datetime | None = None) -> int:
     """How many emails have been due for over OVERDUE without the relay handing them over."""
     now = now or utcnow()

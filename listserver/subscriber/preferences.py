@@ -10,11 +10,11 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from listserver.contacts import lifecycle
+from listserver.contacts import lifecycle, queries
 from listserver.errors import Conflict, Invalid
 from listserver.forms import quality
 from listserver.forms.definition import FieldSpec, FormDefinition
-from listserver.forms.fields import BUILTIN_FIELDS, LONE_SURROGATE, clean_answers, lookup_key
+from listserver.forms.fields import BUILTIN_FIELDS, clean_answers
 from listserver.mail import outbox
 from listserver.models import (
     ConsentMethod,
@@ -41,19 +41,6 @@ class NotConfirmed(Conflict):
     """Topics are for confirmed addresses: only the confirmation link proves one."""
 
     code = "not_confirmed"
-
-
-def readable(value: object) -> object:
-    """Stored answers as a page, file or terminal can show them."""
-    # A broken character (half of a UTF-16 pair, stored before the field rules refused them) fails
-    # to encode and turned the page into a 500 for good; U+FFFD shows where it was.
-    if isinstance(value, str):
-        return LONE_SURROGATE.sub("\ufffd", value)
-    if isinstance(value, dict):
-        return {readable(k): readable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [readable(v) for v in value]
-    return value
 
 
 @dataclass(frozen=True)
@@ -164,16 +151,9 @@ def send_link(session: so.Session, contact: Contact, kind: EmailKind) -> bool:
     return True
 
 
-def find_contact(session: so.Session, typed_email: str) -> Contact | None:
-    """The contact of an address as someone typed it (any case, punycode or not, NFC or NFD)."""
-    if not isinstance(typed_email, str) or len(typed_email) > 320:
-        return None
-    return session.scalar(sa.select(Contact).where(Contact.email_key == lookup_key(typed_email)))
-
-
 def send_fresh_link(session: so.Session, typed_email: str) -> None:
     """A new preference link for whoever owns the address; silent whether it is known or not."""
-    contact = find_contact(session, typed_email)
+    contact = queries.find_contact(session, typed_email)
     if contact is not None:
         send_link(session, contact, EmailKind.PREFERENCES_LINK)
 

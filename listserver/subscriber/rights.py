@@ -7,55 +7,36 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from listserver.contacts import lifecycle
+from listserver.contacts import lifecycle, serialize
 from listserver.mail import transport
 from listserver.accounts import audit
-from listserver.models import AuditAction, ConsentRecord, Contact, Event, EventKind, MailingList, OutboxMessage
+from listserver.models import AuditAction, Contact, EventKind, OutboxMessage
 from listserver.models._types import utcnow
 from listserver.settings import Settings
-from listserver.subscriber import preferences
-
-
-def _iso(value):
-    return value.isoformat() if value is not None else None
 
 
 def export_data(session: so.Session, contact: Contact) -> dict:
     """Profile, subscriptions, consent records, events and emails sent, as plain JSON data."""
-    names = dict(session.execute(sa.select(MailingList.id, MailingList.name)).all())
-    consents = session.scalars(sa.select(ConsentRecord).where(ConsentRecord.contact_id == contact.id)
-                               .order_by(ConsentRecord.id))
-    events = session.scalars(sa.select(Event).where(Event.contact_id == contact.id).order_by(Event.id))
-    emails = session.scalars(sa.select(OutboxMessage).where(OutboxMessage.contact_id == contact.id)
-                             .order_by(OutboxMessage.id))
+    history = serialize.history(session, contact)  # read first: the export's own event is not in it
     lifecycle.record_event(session, contact, EventKind.DATA_EXPORTED)
     session.flush()
+    data = serialize.contact(contact)
     return {
-        "exported_at": _iso(utcnow()),
-        "profile": {
-            "email": contact.email,
-            "status": contact.status.value,
-            "language": contact.language,
-            "frequency": contact.frequency.value,
-            "paused_until": _iso(contact.paused_until),
-            "created_at": _iso(contact.created_at),
-            "confirmed_at": _iso(contact.confirmed_at),
-            "attributes": preferences.readable(contact.attributes),
-            "attribute_sources": preferences.readable(contact.attribute_sources),
-        },
+        "exported_at": serialize.iso(utcnow()),
+        "profile": {key: data[key] for key in ("email", "status", "language", "frequency", "paused_until",
+                                               "created_at", "confirmed_at", "attributes", "attribute_sources")},
         "subscriptions": [
-            {"list": names.get(s.list_id), "status": s.status.value, "since": _iso(s.created_at),
-             "confirmed_at": _iso(s.confirmed_at), "unsubscribed_at": _iso(s.unsubscribed_at)}
-            for s in contact.subscriptions
+            {"list": s["list_name"], **{key: s[key] for key in ("status", "since", "confirmed_at", "unsubscribed_at")}}
+            for s in data["subscriptions"]
         ],
         "consent_records": [
-            {"action": c.action.value, "list": names.get(c.list_id), "method": c.method,
-             "form_version_id": c.form_version_id, "consent_text_sha256": c.consent_text_hash,
-             "ip": c.ip, "user_agent": c.user_agent, "at": _iso(c.created_at)}
-            for c in consents
+            {"action": c["action"], "list": c["list_name"], "method": c["method"],
+             "form_version_id": c["form_version_id"], "consent_text_sha256": c["consent_text_hash"],
+             "ip": c["ip"], "user_agent": c["user_agent"], "at": c["at"]}
+            for c in history["consent_records"]
         ],
-        "events": [{"kind": e.kind, "data": e.data, "at": _iso(e.created_at)} for e in events],
-        "emails_sent": [{"kind": m.kind, "status": m.status.value, "at": _iso(m.created_at)} for m in emails],
+        "events": history["events"],
+        "emails_sent": history["emails_sent"],
     }
 
 

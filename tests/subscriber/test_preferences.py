@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import sqlalchemy as sa
 
-from listserver.contacts import lifecycle
+from listserver.contacts import lifecycle, queries
 from listserver.contacts.links import Links
 from listserver.extensions import db
 from listserver.models import (
@@ -291,7 +291,7 @@ def test_multi_choice_answers_can_be_changed_and_cleared(app, client, session):
 
 def test_several_preference_changes_are_one_unit_of_work_that_the_caller_commits_or_drops(app, subscriber, session):
     def change_everything(s):
-        person = preferences.find_contact(s, ADDRESS)
+        person = queries.find_contact(s, ADDRESS)
         proof = lifecycle.Proof(ConsentMethod.PREFERENCE_CENTER, "198.51.100.7", "Firefox/140")
         preferences.save_topics(s, person, set(), "monthly", proof)
         preferences.pause(s, person, 1, proof)

@@ -9,7 +9,6 @@ import hashlib
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, g, make_response, redirect, render_template, request, session, url_for
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
@@ -17,10 +16,11 @@ from wtforms.validators import DataRequired, Length
 
 from listserver import services
 from listserver.accounts import redaction, users
+from listserver.contacts import queries
 from listserver.db import get_session
 from listserver.extensions import limiter
 from listserver.mail import outbox as mail
-from listserver.models import Contact, ContactStatus, OutboxMessage, Role, User
+from listserver.models import ContactStatus, OutboxMessage, Role, User
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -28,6 +28,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 # 15 addresses try 28 passwords a minute). An account that does not exist is counted the same,
 # so the limit tells nobody which accounts exist.
 ACCOUNT_LIMIT = "5/minute;30/hour"
+OUTBOX_PAGE = 200  # the newest emails the outbox page lists
 # An email's HTML in the console: its own inline styles, nothing fetched, no script, links open
 # outside the console (a sandbox without allow-same-origin).
 EMAIL_PREVIEW_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'; "
@@ -142,8 +143,7 @@ def logout():
 @bp.get("/")
 @console()
 def home():
-    db = get_session()
-    counts = dict(db.execute(sa.select(Contact.status, sa.func.count()).group_by(Contact.status)).all())
+    counts = queries.count_by_status(get_session())
     return render_template("admin/home.html", counts={s.value: counts.get(s, 0) for s in ContactStatus},
                            bots=services.bot_guard().tallies())
 
@@ -151,7 +151,7 @@ def home():
 @bp.get("/outbox")
 @console()
 def outbox():
-    messages = get_session().scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(200)).all()
+    messages = mail.latest(get_session(), OUTBOX_PAGE)
     return render_template("admin/outbox.html", messages=messages, overdue=mail.overdue(get_session()))
 
 

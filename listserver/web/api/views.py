@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import functools
 
-import sqlalchemy as sa
 from flask import Blueprint, current_app, g, jsonify, request
 
 from listserver.accounts import audit, users
 from listserver.audience import exports
+from listserver.contacts import queries, serialize
 from listserver.contacts.links import Links
 from listserver.db import get_session
 from listserver.extensions import limiter
-from listserver.models import MailingList
-from listserver.subscriber import preferences
 from listserver.web.errors import api_error
 from listserver.web.http import whole_number
 
@@ -69,14 +67,12 @@ def list_contacts():
 @requires("contacts:read")
 def get_contact(email: str):
     """One contact's status, topics and links, whatever its status."""
-    session = get_session()
-    contact = preferences.find_contact(session, email)
+    contact = queries.find_contact(get_session(), email)
     if contact is None:
         return api_error(404, "not_found", "No contact with that address.")
-    list_keys = dict(session.execute(sa.select(MailingList.id, MailingList.key)).all())
-    row = exports.contact_row(contact, Links(current_app.config["SETTINGS"]), list_keys, None)
-    return jsonify({"id": contact.id, "status": contact.status.value,
-                    "paused_until": contact.paused_until.isoformat() if contact.paused_until else None, **row})
+    data = serialize.contact(contact, as_stored=True)
+    row = exports.contact_row(contact, Links(current_app.config["SETTINGS"]), None)
+    return jsonify({"id": data["id"], "status": data["status"], "paused_until": data["paused_until"], **row})
 
 
 @bp.get("/openapi.json")

@@ -8,7 +8,7 @@ from flask import Blueprint, abort, current_app, g, make_response, redirect, ren
 from flask_babel import gettext as _
 
 from listserver.accounts import redaction
-from listserver.contacts import lifecycle
+from listserver.contacts import lifecycle, serialize
 from listserver.contacts.links import LinkRevoked, Links, contact_for_link, list_id_of
 from listserver.db import get_session
 from listserver.extensions import limiter
@@ -86,7 +86,7 @@ def show_preferences(token: str, errors: dict | None = None, values: dict | None
         contact=contact,
         topics=preferences.topics(session, contact),
         fields=preferences.profile_fields(session, contact),
-        values=preferences.readable(values if values is not None else contact.attributes),
+        values=serialize.readable(values if values is not None else contact.attributes),
         errors=errors or {},
         done=done() if done else None,
         pause_months=preferences.PAUSE_MONTHS,
