@@ -17,6 +17,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from listserver.contacts import lifecycle
+from listserver.contacts.attributes import Answers, form_sources, merged
 from listserver.contacts.links import LinkRevoked, Links, load_link
 from listserver.forms import quality
 from listserver.forms.definition import FieldSpec, FormDefinition, LeadMagnet
@@ -117,14 +118,6 @@ def next_fields(definition: FormDefinition, profile: Profile, now: dt.datetime |
     return queue[: definition.fields_per_view]
 
 
-def provenance(asked: list[FieldSpec], values: Mapping[str, object], version_id: int, now: dt.datetime) -> dict:
-    """Where each answer came from; a question left blank is noted too, so it is not asked again."""
-    at = now.isoformat()
-    return {spec.key: {"form_version_id": version_id, "at": at} if spec.key in values else
-            {"form_version_id": version_id, "at": at, "skipped": True}
-            for spec in asked if spec.key != "email"}
-
-
 def merge_answers(session: so.Session, contact_id: int, values: Mapping[str, object], sources: Mapping[str, dict],
                   *, keep_known: bool, name_keys: Collection[str] = ()) -> list[str]:
     """Write answers with their provenance; with keep_known, only questions not answered before.
@@ -137,11 +130,10 @@ def merge_answers(session: so.Session, contact_id: int, values: Mapping[str, obj
     noted = {k: v for k, v in sources.items() if k in fresh or (k not in values and k not in attributes)}
     if not noted:
         return []
-    merged = {**attributes, **fresh}
-    marks = quality.name_flags(flags, merged, name_keys) if set(fresh) & set(name_keys) else flags
+    written = merged(Answers(attributes, known, flags), fresh, noted, name_keys=name_keys)
     session.execute(sa.update(Contact).where(Contact.id == contact_id)
-                    .values(attributes=merged, attribute_sources={**known, **noted}, quality_flags=marks,
-                            updated_at=utcnow())
+                    .values(attributes=written.attributes, attribute_sources=written.sources,
+                            quality_flags=written.quality_flags, updated_at=utcnow())
                     .execution_options(synchronize_session=False))
     return sorted(fresh)
 
@@ -170,7 +162,7 @@ def save_step(session: so.Session, version: PublishedForm, profile: Profile, ans
     magnet = _step_magnet(definition, after, set(checked.values))
     saved: list[str] = []
     if profile.writes:  # otherwise the visitor sees the same answer, and nothing is stored
-        sources = provenance(asked, checked.values, version.id, now)
+        sources = form_sources(asked, checked.values, version.id, now)
         # Through an unproven token, what a confirmed person told us is never overwritten.
         saved = merge_answers(session, contact.id, checked.values, sources,
                               keep_known=not profile.proven and contact.confirmed_at is not None,

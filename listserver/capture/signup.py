@@ -12,6 +12,7 @@ import sqlalchemy.orm as so
 from listserver import languages
 from listserver.capture import profiling
 from listserver.contacts import lifecycle
+from listserver.contacts.attributes import form_sources
 from listserver.errors import Gone
 from listserver.forms import quality
 from listserver.forms.fields import Email, clean_answers
@@ -86,7 +87,7 @@ def submit(
         return SubmitResult(Outcome.SUGGEST, suggestions=checked.suggestions)
     email: Email = checked.values.pop("email")
 
-    sources = profiling.provenance(asked, checked.values, version.id, utcnow())
+    sources = form_sources(asked, checked.values, version.id, utcnow())
     language = languages.choose(definition.language, requested=visitor.language)
     proof = visitor.proof(version, language)
     # A quiz answer that names a list asks for it like the form's own lists: pending until the

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from listserver.contacts import lifecycle, queries
+from listserver.contacts.attributes import Answers, merged, preference_center_sources
 from listserver.errors import Conflict, Invalid
 from listserver.forms import quality
 from listserver.forms.definition import FieldSpec, FormDefinition
@@ -105,25 +106,19 @@ def save_profile(session: so.Session, contact: Contact, answers: Mapping[str, ob
     checked = clean_answers(fields, answers)
     if checked.errors:
         return checked.errors
-    now = utcnow().isoformat()
-    attributes, sources = dict(contact.attributes), dict(contact.attribute_sources)
-    changed = []
-    for spec in fields:
-        key = spec.key
-
-        if key in checked.values and attributes.get(key) != checked.values[key]:
-            attributes[key] = checked.values[key]
-        elif key not in checked.values and key in attributes and key in answers:
-            del attributes[key]  # cleared by the person
-        else:
-            continue
-        sources[key] = {"source": ConsentMethod.PREFERENCE_CENTER, "at": now}
-        changed.append(key)
+    known = contact.attributes
+    written = {spec.key: checked.values[spec.key] for spec in fields
+               if spec.key in checked.values and known.get(spec.key) != checked.values[spec.key]}
+    # An answer the person emptied is removed, with a note that they did it.
+    cleared = [spec.key for spec in fields
+               if spec.key not in checked.values and spec.key in known and spec.key in answers]
+    changed = [spec.key for spec in fields if spec.key in written or spec.key in cleared]
     if changed:
-        contact.attributes, contact.attribute_sources = attributes, sources
-        names = quality.name_keys(fields)
-        if set(changed) & set(names):
-            contact.quality_flags = quality.name_flags(contact.quality_flags, attributes, names)
+        saved = merged(Answers(contact.attributes, contact.attribute_sources, contact.quality_flags), written,
+                       preference_center_sources(changed, utcnow()), cleared=cleared,
+                       name_keys=quality.name_keys(fields))
+        contact.attributes, contact.attribute_sources = saved.attributes, saved.sources
+        contact.quality_flags = saved.quality_flags
         lifecycle.record_event(session, contact, EventKind.PROFILE_UPDATED, fields=changed,
                                source=ConsentMethod.PREFERENCE_CENTER)
     session.flush()
