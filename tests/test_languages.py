@@ -15,7 +15,8 @@ from babel.messages.pofile import read_po
 from listserver import languages
 from listserver.forms import publishing
 from listserver.forms.definition import FormDefinition
-from listserver.forms.fields import BUILTIN_FIELDS, country_names
+from listserver.forms.fields import country_names
+from listserver.forms.library import BUILTIN_FIELDS
 from listserver.languages import LANGUAGES
 from listserver.models import ConsentRecord, Contact, OutboxMessage
 from tests.chromium import Phone

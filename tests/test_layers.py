@@ -71,7 +71,7 @@ def test_the_check_names_a_commit_in_domain_code_and_passes_marked_and_owner_one
 # Lowest first. Plumbing modules may import one another; a package imports only from lower ranks
 # (and itself): not from one beside it, nor above it. The app factory (listserver/__init__) is on top.
 PLUMBING = {"settings", "db", "extensions", "migrate", "tokens", "errors", "languages", "memo", "breaker",
-            "tasks", "schedule", "services"}
+            "tasks", "schedule", "services", "inputs"}
 RANKS = [PLUMBING, {"models"}, {"forms"}, {"contacts", "accounts"}, {"mail"},
          {"capture", "subscriber", "audience"}, {"web", "cli"}]
 FACTORY = "listserver"

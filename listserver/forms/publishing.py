@@ -15,8 +15,9 @@ from babel.lists import format_list
 from listserver import languages
 from listserver.errors import Invalid
 from listserver.forms.definition import Choice, DisplayRules, FieldSpec, FormDefinition, LeadMagnet, ListRef
-from listserver.forms.fields import BUILTIN_FIELDS, TYPES
+from listserver.forms.library import TYPES, ensure_field_library
 from listserver.forms.versions import current_version
+from listserver.inputs import whole_number
 from listserver.languages import AUTO, LANGUAGES, N_
 from listserver.models import Field, Form, FormVersion, MailingList
 
@@ -39,22 +40,6 @@ class SpecError(Invalid):
     """A list or form spec is not usable; the message names the part."""
 
     code = "invalid_spec"
-
-
-def ensure_field_library(session: so.Session) -> None:
-    """Add the built-in fields that are not in the library yet."""
-    known = {field.key: field for field in session.scalars(sa.select(Field).where(Field.key.in_(BUILTIN_FIELDS)))}
-    for key, spec in BUILTIN_FIELDS.items():
-        field = known.get(key)
-        if field is None:
-            session.add(Field(key=key, type=spec["type"], labels=spec["labels"], help=spec["help"],
-                              rules=spec["rules"], personal=spec.get("personal", True)))
-            continue
-        # A library made before a language shipped gets that language, keeping what it says already.
-        labels, help_ = {**spec["labels"], **field.labels}, {**spec["help"], **field.help}
-        if labels != field.labels or help_ != field.help:
-            field.labels, field.help = labels, help_
-    session.flush()
 
 
 def upsert_list(session: so.Session, spec: Mapping) -> MailingList:
@@ -199,11 +184,10 @@ def _web_url(value: object, name: str, *, own_path: bool = False) -> str:
 def _fields_per_view(value: object, count: int) -> int:
     if value in (None, "", 0):
         return count
-    if isinstance(value, str) and value.isascii() and value.isdigit():  # int() would take "٣" and choke on "²"
-        value = int(value)
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+    number = value if isinstance(value, int) and not isinstance(value, bool) else whole_number(value)
+    if number is None or number < 1:
         raise SpecError("'fields_per_view' must be a whole number, 1 or more")
-    return value
+    return number
 
 
 def _when_complete(value: object) -> str:

@@ -15,7 +15,8 @@ from listserver.contacts.attributes import Answers, merged, preference_center_so
 from listserver.errors import Conflict, Invalid
 from listserver.forms import quality
 from listserver.forms.definition import FieldSpec, FormDefinition
-from listserver.forms.fields import BUILTIN_FIELDS, clean_answers
+from listserver.forms.fields import clean_answers
+from listserver.forms.library import BUILTIN_FIELDS, builtin_spec
 from listserver.mail import outbox
 from listserver.models import (
     ConsentMethod,
@@ -70,7 +71,7 @@ def profile_fields(session: so.Session, contact: Contact) -> list[FieldSpec]:
     known = {spec.key for spec in fields}
     for key in contact.attributes:
         if key not in known and key in BUILTIN_FIELDS:
-            fields.append(FieldSpec.from_json({"key": key, "required": False, **BUILTIN_FIELDS[key]}))
+            fields.append(builtin_spec(key))
     return fields
 
 

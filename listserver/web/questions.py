@@ -7,7 +7,8 @@ from flask_babel import gettext as _
 from listserver import languages
 from listserver.forms import addresses
 from listserver.forms.definition import FieldSpec
-from listserver.forms.fields import BUILTIN_FIELDS, country_names
+from listserver.forms.fields import country_names
+from listserver.forms.library import BUILTIN_FIELDS
 
 INPUT_TYPES = {"email": "email", "phone": "tel", "date": "date"}
 INPUT_MODES = {"email": "email", "phone": "tel", "number": "decimal"}

@@ -12,8 +12,8 @@ from listserver.contacts import queries, serialize
 from listserver.contacts.links import Links
 from listserver.db import get_session
 from listserver.extensions import limiter
+from listserver.inputs import whole_number
 from listserver.web.errors import api_error
-from listserver.web.http import whole_number
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 PAGE_SIZE = 500

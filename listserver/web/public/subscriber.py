@@ -13,11 +13,12 @@ from listserver.contacts.links import LinkRevoked, Links, contact_for_link, list
 from listserver.db import get_session
 from listserver.extensions import limiter
 from listserver.forms import fields
+from listserver.inputs import whole_number
 from listserver.models import ConsentMethod, Contact, EmailKind
 from listserver.subscriber import preferences, rights
 from listserver.tokens import Purpose, TokenExpired, TokenInvalid
 from listserver.web.errors import status_of
-from listserver.web.http import client_ip, friendly, whole_number
+from listserver.web.http import client_ip, friendly
 
 bp = Blueprint("subscriber", __name__)
 
