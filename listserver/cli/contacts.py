@@ -11,10 +11,9 @@ from flask.cli import with_appcontext
 
 from listserver.accounts import audit
 from listserver.audience import exports
-from listserver.contacts import queries, serialize
+from listserver.contacts import links, queries, serialize
 from listserver.errors import NotFound
 from listserver.extensions import db
-from listserver.subscriber import preferences
 
 CONSENT = ("action", "list_id", "method", "form_version_id", "consent_text_hash", "ip", "user_agent", "at")
 
@@ -72,6 +71,6 @@ def contacts_revoke_links(email: str) -> None:
         contact = queries.find_contact(session, email)
         if contact is None:
             raise click.ClickException("no contact with that address")
-        preferences.revoke_links(session, contact)
+        links.revoke_links(session, contact)
         session.commit()
     click.echo("links revoked; new emails carry new links")

@@ -1,5 +1,6 @@
 """Public links for emails and exports: every one carries a signed, purpose-bound token.
-Links makes them; load_link reads one back to the contact it names."""
+Links makes them; load_link reads one back to the contact it names; revoke_links ends all of a
+contact's links at once."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from listserver.contacts import lifecycle
 from listserver.errors import Gone
-from listserver.models import Contact
+from listserver.models import Contact, EventKind
 from listserver.settings import Settings
 from listserver.tokens import Key, Purpose, Signer
 
@@ -96,6 +98,13 @@ def load_link(session: so.Session, purpose: Purpose, token: str, settings: Setti
     if contact is not None and payload.get(Key.VERSION) != contact.link_version:
         raise LinkRevoked()
     return contact, payload
+
+
+def revoke_links(session: so.Session, contact: Contact) -> None:
+    """Make every preference, unsubscribe and data link sent so far stop working."""
+    contact.link_version += 1
+    lifecycle.record_event(session, contact, EventKind.LINKS_REVOKED)
+    session.flush()
 
 
 def list_id_of(token: str, settings: Settings) -> int | None:

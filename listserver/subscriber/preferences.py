@@ -152,10 +152,3 @@ def send_fresh_link(session: so.Session, typed_email: str) -> None:
     contact = queries.find_contact(session, typed_email)
     if contact is not None:
         send_link(session, contact, EmailKind.PREFERENCES_LINK)
-
-
-def revoke_links(session: so.Session, contact: Contact) -> None:
-    """Make every preference, unsubscribe and data link sent so far stop working."""
-    contact.link_version += 1
-    lifecycle.record_event(session, contact, EventKind.LINKS_REVOKED)
-    session.flush()
