@@ -81,8 +81,14 @@ def register_extensions(app: Flask) -> None:
 
 def register_services(app: Flask) -> None:
     from listserver import services
+    from listserver.capture.bots import Guard
+    from listserver.forms.versions import FormCache
+    from listserver.mail.transport import make_transport
+    from listserver.tasks import TaskQueue
 
-    services.init_app(app)
+    settings = app.config["SETTINGS"]
+    services.provide(app, task_queue=TaskQueue(app), mail_transport=make_transport(settings),
+                     bot_guard=Guard(settings), form_cache=FormCache(settings.form_cache_seconds))
 
 
 def register_blueprints(app: Flask) -> None:

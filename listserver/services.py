@@ -2,8 +2,8 @@
 
 Views, actors, jobs and commands ask here (`services.bot_guard()`) and never build their own.
 Each is kept in app.extensions under its own name, so every app of a process (tests make many)
-has its own. The domains' constructors are imported when the app is made, as the factory imports
-blueprints: at import time this module needs only plumbing, so code of any layer may use it.
+has its own. The app factory builds them (it is the one place that knows every domain); this
+module only names them, so code of any layer may use it.
 """
 
 from __future__ import annotations
@@ -21,17 +21,14 @@ if TYPE_CHECKING:  # the types the accessors return
     from listserver.mail.transport import Transport
 
 
-def init_app(app: Flask) -> None:
-    from listserver.capture.bots import Guard
-    from listserver.forms.versions import FormCache
-    from listserver.mail.transport import make_transport
-
-    settings = app.config["SETTINGS"]
+def provide(app: Flask, *, task_queue: TaskQueue, mail_transport: Transport, bot_guard: Guard,
+            form_cache: FormCache) -> None:
+    """Keep the services the factory built, and the caches of pages that are the same for everyone."""
     app.extensions.update({
-        "listserver.tasks": TaskQueue(app),
-        "listserver.transport": make_transport(settings),
-        "listserver.guard": Guard(settings),
-        "listserver.forms": FormCache(settings.form_cache_seconds),
+        "listserver.tasks": task_queue,
+        "listserver.transport": mail_transport,
+        "listserver.guard": bot_guard,
+        "listserver.forms": form_cache,
         # Pages and definitions that are the same for every visitor of a form version, rendered once.
         "listserver.check_inbox_pages": Memo(256),
         "listserver.definitions": Memo(512),

@@ -18,6 +18,13 @@ from listserver.extensions import db
 CONSENT = ("action", "list_id", "method", "form_version_id", "consent_text_hash", "ip", "user_agent", "at")
 
 
+def _contact(session, email: str):
+    contact = queries.find_contact(session, email)
+    if contact is None:
+        raise click.ClickException("no contact with that address")
+    return contact
+
+
 @click.group("contacts")
 def contacts_group() -> None:
     """Contacts."""
@@ -29,9 +36,7 @@ def contacts_group() -> None:
 def contacts_show(email: str) -> None:
     """Print a contact: status, subscriptions, profile, consent proof and timeline, as JSON."""
     with db.session() as session:
-        contact = queries.find_contact(session, email)
-        if contact is None:
-            raise click.ClickException("no contact with that address")
+        contact = _contact(session, email)
         data, history = serialize.contact(contact), serialize.history(session, contact)
     shown = {key: data[key] for key in ("email", "status", "email_check", "language", "created_at", "confirmed_at",
                                         "attributes", "attribute_sources", "quality_flags")}
@@ -68,9 +73,7 @@ def contacts_export(list_key: str | None, output) -> None:
 def contacts_revoke_links(email: str) -> None:
     """Make every preference and unsubscribe link sent to EMAIL stop working."""
     with db.session() as session:
-        contact = queries.find_contact(session, email)
-        if contact is None:
-            raise click.ClickException("no contact with that address")
+        contact = _contact(session, email)
         links.revoke_links(session, contact)
         session.commit()
     click.echo("links revoked; new emails carry new links")

@@ -292,7 +292,7 @@ def confirm(session: so.Session, contact: Contact, proof: Proof) -> list[Subscri
 
 def mark_undeliverable(session: so.Session, contact: Contact, reason: str) -> None:
     """The address cannot receive mail (dead or null-MX domain, hard bounce)."""
-    contact.email_check = "undeliverable"
+    contact.email_check = Deliverability.UNDELIVERABLE
     if contact.status != S.CLEANED:
         _set_status(session, contact, S.CLEANED, reason=reason)
 

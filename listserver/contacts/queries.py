@@ -13,7 +13,8 @@ import sqlalchemy.orm as so
 
 from listserver.forms.fields import lookup_key
 from listserver.models import (
-    ConsentRecord, Contact, ContactStatus, Event, MailingList, OutboxMessage, Subscription, SubscriptionStatus,
+    ConsentRecord, Contact, ContactStatus, Deliverability, Event, MailingList, OutboxMessage, Subscription,
+    SubscriptionStatus,
 )
 
 MAX_ADDRESS_LENGTH = 320  # RFC 5321's limit; anything longer is nobody's address
@@ -35,7 +36,7 @@ def mailable(now: dt.datetime, list_id: int | None = None) -> sa.Select:
         sa.select(Contact)
         .where(Contact.status == ContactStatus.SUBSCRIBED,
                sa.or_(Contact.paused_until.is_(None), Contact.paused_until <= now),
-               sa.or_(Contact.email_check.is_(None), Contact.email_check != "undeliverable"),
+               sa.or_(Contact.email_check.is_(None), Contact.email_check != Deliverability.UNDELIVERABLE),
                Contact.id.in_(active))
         .order_by(Contact.id)
     )
