@@ -1,1 +1,1 @@
-"""Lists out of listserver: who may be mailed, exports."""
+"""Lists out of listserver: exports with their log (segments and imports come here)."""

@@ -1,1 +1,2 @@
-"""Contacts: the one state machine of statuses, their links, and the reads every other part shares."""
+"""Contacts: the one state machine of statuses, their answers and links, and the reads and the
+one serializer every other part shares."""
