@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from listserver.accounts import audit
 from listserver.contacts import queries, serialize
 from listserver.contacts.links import Links
-from listserver.accounts import audit
 from listserver.errors import NotFound
 from listserver.models import AuditAction, Contact, MailingList, SubscriptionStatus
 from listserver.models._types import utcnow

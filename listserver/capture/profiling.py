@@ -213,7 +213,6 @@ def _step_magnet(definition: FormDefinition, profile: Profile, just_answered: se
     known = set(profile.asked) | (set(profile.contact.attributes) if profile.proven else set())
     for index, magnet in enumerate(definition.profile_magnets):
         after = set(magnet.after)
-
         if after <= known | just_answered and after & just_answered:
             return index, magnet
     return None

@@ -47,7 +47,6 @@ DEMO_FORM = {
 def ensure_demo(session: so.Session, base_url: str = "http://127.0.0.1:5000") -> None:
     """The demo list and form, made once: what the user changed since (`forms origins`) stays."""
     if versions.current_version(session, DEMO_FORM["slug"]) is not None:
-
         return
     publishing.upsert_list(session, DEMO_LIST)
     # A page of a pretend website with the form embedded; links in the demo's emails lead back to it.

@@ -92,7 +92,6 @@ def forms_embed(slug: str) -> None:
     """Print the snippets that put a form on another site: script, iframe, plain HTML."""
     with db.session() as session:
         if versions.current_version(session, slug) is None:
-
             raise click.ClickException(f"there is no form {slug!r}")
     form_url = Links(current_app.config["SETTINGS"]).form(slug)
     click.echo(render_template("embed_snippets.txt", form_url=form_url, slug=slug))

@@ -65,7 +65,6 @@ class Links:
         """A link to the form's site (its `site_url`) that the embed script there recognises (`ls_pt`);
         None for a form without one."""
         if not url:
-
             return None
         parts = urlsplit(url)
         query = parse_qsl(parts.query, keep_blank_values=True) + [("ls_pt", self.profile_token(contact, proven=True))]

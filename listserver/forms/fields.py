@@ -336,7 +336,6 @@ def clean_answers(specs: list[FieldSpec], answers: Mapping[str, object], *, busi
             result.errors[key] = str(exc.args[0])
             continue
         if spec.type == "checkbox" and spec.required and not value:
-
             result.errors[key] = str(_l("Please tick this box to continue."))
             continue
         result.values[key] = value

@@ -333,4 +333,3 @@ def change_allowed_origins(session: so.Session, slug: str, allow: list[str], dis
     origins += [o for o in _origins(allow) if o not in origins]
     return _publish_version(session, session.get(Form, version.form_id),
                             dataclasses.replace(definition, allowed_origins=tuple(origins)))
-

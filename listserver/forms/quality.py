@@ -63,7 +63,6 @@ def name_keys(specs: Iterable[FieldSpec]) -> list[str]:
     return [spec.key for spec in specs if spec.type == "name"]
 
 
-
 def name_flags(flags: Iterable[str], attributes: Mapping[str, object], name_keys: Iterable[str]) -> list[str]:
     """`flags` with the fake-name mark set or cleared for the names now stored in `attributes`."""
     names = [value for key in name_keys if isinstance(value := attributes.get(key), str)]

@@ -69,7 +69,6 @@ def _lead_magnet(definition: FormDefinition, step: object) -> LeadMagnet | None:
     return definition.lead_magnet
 
 
-
 def _link_context(message: OutboxMessage, contact: Contact, links: Links) -> dict:
     return {
         "form": None,
@@ -106,5 +105,4 @@ def render(session: so.Session, message: OutboxMessage, contact: Contact | None,
             unsubscribe_url=context["unsubscribe_url"],
             list_key=about.key if about else None,
             list_name=about.name if about else "",
-
         )

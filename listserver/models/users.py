@@ -20,7 +20,6 @@ class Role(enum.StrEnum):
     VIEWER = "viewer"  # reads the console with personal data masked
 
 
-
 class User(Base):
     __tablename__ = "user_account"
 

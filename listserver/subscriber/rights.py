@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from listserver.accounts import audit
 from listserver.contacts import lifecycle, serialize
 from listserver.mail import transport
-from listserver.accounts import audit
 from listserver.models import AuditAction, Contact, EventKind, OutboxMessage
 from listserver.models._types import utcnow
 from listserver.settings import Settings

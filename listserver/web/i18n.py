@@ -60,4 +60,3 @@ def init_app(app: Flask) -> None:
 def _business_only() -> bool:
     definition = g.get("form_definition")
     return definition is not None and definition.business_email_only
-

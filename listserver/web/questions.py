@@ -61,4 +61,3 @@ def view(spec: FieldSpec, language: str, *, business_only: bool = False) -> dict
         "autocomplete": AUTOCOMPLETE.get(spec.key, "on"),
         "parts": _address_parts(spec, language) if spec.type == "address" else None,
     }
-

@@ -48,7 +48,6 @@ def refusal() -> Response:
 
 
 def refuse_foreign(definition: FormDefinition) -> Response | None:
-
     """The refusal for a cross-origin call from a site the form does not allow, else None."""
     return None if allowed(definition, request.headers.get("Origin")) else refusal()
 
