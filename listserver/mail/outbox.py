@@ -20,9 +20,9 @@ import sqlalchemy.orm as so
 from listserver.contacts import lifecycle
 from listserver.contacts.links import Links
 from listserver.mail import emails
-from listserver.mail.deliverability import Deliverability, check_domain
+from listserver.mail.deliverability import check_domain
 from listserver.mail.transport import PermanentMailError, TransientMailError, Transport, build_message
-from listserver.models import Contact, EmailKind, EventKind, OutboxMessage, OutboxStatus
+from listserver.models import Contact, Deliverability, EmailKind, EventKind, OutboxMessage, OutboxStatus
 from listserver.models._types import utcnow
 from listserver.settings import Settings
 
