@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 
+import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from listserver.models import ApiToken, AuditAction, AuditEntry, User
@@ -31,3 +33,10 @@ def actor(kind: Actor, who: User | ApiToken | None = None) -> str:
 def record(session: so.Session, actor_name: str, action: AuditAction, **detail) -> None:
     """Add one entry to the trail, in the caller's unit of work."""
     session.add(AuditEntry(actor=actor_name, action=action, detail=detail))
+
+
+def recorded_since(session: so.Session, actor_name: str, action: AuditAction, since: dt.datetime) -> list[dict]:
+    """The details of what `actor_name` did of `action` since `since`, oldest first."""
+    return list(session.scalars(sa.select(AuditEntry.detail).where(
+        AuditEntry.actor == actor_name, AuditEntry.action == action, AuditEntry.created_at >= since)
+        .order_by(AuditEntry.id)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -57,13 +58,24 @@ def open_export(session: so.Session, list_key: str | None) -> Export:
     return Export(list_key, list_id)
 
 
-def record_export(session: so.Session, export: Export, actor: str) -> None:
+def record_export(session: so.Session, export: Export, actor: str, *, after_id: int = 0) -> None:
     """Write an export to the audit trail as it starts; the caller commits before the first row goes out,
-    so an export abandoned midway is on record too. Its rows: whom it holds as it starts."""
-    query = queries.mailable(utcnow(), export.list_id).order_by(None).with_only_columns(sa.func.count(Contact.id))
+    so an export abandoned midway is on record too. Its rows: whom it holds as it starts (past `after_id`)."""
+    query = (queries.mailable(utcnow(), export.list_id).where(Contact.id > after_id).order_by(None)
+             .with_only_columns(sa.func.count(Contact.id)))
     rows = session.scalar(query)
     audit.record(session, actor, AuditAction.EXPORT, list=export.list_key, rows=rows)
     session.flush()
+
+
+# How long after an API export starts a page asked for with a cursor is taken as reading on in it.
+WALK = dt.timedelta(hours=1)
+
+
+def walk_on_record(session: so.Session, export: Export, actor: str) -> bool:
+    """Whether `actor` started an export of the same list (of everyone, for an export of everyone) within WALK."""
+    started = audit.recorded_since(session, actor, AuditAction.EXPORT, utcnow() - WALK)
+    return any(detail.get("list") == export.list_key for detail in started)
 
 
 def export_rows(session: so.Session, settings: Settings, export: Export, *,

@@ -54,3 +54,20 @@ def test_paging_through_the_api_is_one_export_on_record_from_its_first_page(app,
     assert exports_on_record(session) == [walk]
     client.get("/api/v1/contacts", headers=auth)  # a new walk from the first page is a new export
     assert exports_on_record(session) == [walk, (walk[0], {"list": None, "rows": PAGE_SIZE + 1})]
+
+
+def test_a_walk_begun_past_the_first_page_is_on_record_too(app, client, runner, session):
+    mailable_people(app, 3)
+    made = runner.invoke(main, ["tokens", "create", "crm"], obj=ScriptInfo(create_app=lambda: app))
+    token = made.output.strip()
+    auth = {"Authorization": f"Bearer {token}"}
+    first = min(session.scalars(sa.select(Contact.id)))
+    # A script that skips the first page (any cursor will do) still leaves a trace of what it took.
+    page = client.get(f"/api/v1/contacts?list=newsletter&after={first}", headers=auth).json
+    assert len(page["contacts"]) == 2
+    walk = (f"api:{token[:10]}", {"list": "newsletter", "rows": 2})
+    assert exports_on_record(session) == [walk]
+    client.get(f"/api/v1/contacts?list=newsletter&after={first + 1}", headers=auth)  # reading on: the same walk
+    assert exports_on_record(session) == [walk]
+    client.get(f"/api/v1/contacts?after={first}", headers=auth)  # everyone, not the newsletter: another export
+    assert exports_on_record(session) == [walk, (walk[0], {"list": None, "rows": 2})]

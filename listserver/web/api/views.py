@@ -51,12 +51,14 @@ def list_contacts():
     session = get_session()
     # An unknown list: exports' NotFound ("unknown_list"), answered by web.errors (404).
     export = exports.open_export(session, request.args.get("list"))
-    if after == 0:
-        # One export is one walk through the pages, and a walk starts at the first page (no
-        # cursor): it is recorded there, once, before its first row goes out. The cursor is a
-        # bare id (the API's contract), so a later page cannot be tied to its first; a page asked
-        # for with a cursor is taken as reading on in an export already on record.
-        exports.record_export(session, export, actor=audit.actor(audit.Actor.API, g.api_token))
+    actor = audit.actor(audit.Actor.API, g.api_token)
+    # One export is one walk through the pages, recorded once, before its first row goes out. The
+    # cursor is a bare id (the API's contract), so a later page cannot be tied to its first: a page
+    # asked for with a cursor is taken as reading on in a walk of the same list that this token
+    # started within exports.WALK. Otherwise it starts an export of its own and is recorded, so
+    # a walk begun past the first page is on the audit trail too.
+    if after == 0 or not exports.walk_on_record(session, export, actor):
+        exports.record_export(session, export, actor=actor, after_id=after)
         session.commit()
     rows = list(exports.export_rows(session, current_app.config["SETTINGS"], export, after_id=after, limit=PAGE_SIZE))
     return jsonify({"contacts": rows, "next_after": rows[-1]["id"] if len(rows) == PAGE_SIZE else None})
