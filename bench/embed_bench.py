@@ -95,11 +95,12 @@ def script_size() -> dict:
 
 def seed_bench_form(env: dict[str, str]) -> None:
     seed = ("import json, sys\n"
-            "from listserver import create_app, forms\n"
+            "from listserver import create_app\n"
+            "from listserver.forms import publishing\n"
             "from listserver.extensions import db\n"
             "app = create_app()\n"
             "with app.app_context(), db.session() as session:\n"
-            "    forms.publish_form(session, json.loads(sys.argv[1]))\n"
+            "    publishing.publish_form(session, json.loads(sys.argv[1]))\n"
             "    session.commit()\n")
     sb.run_quietly([sys.executable, "-c", seed, json.dumps(BENCH_FORM)], env)
 

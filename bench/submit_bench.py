@@ -176,7 +176,8 @@ def drop_database(name: str) -> None:
 def prepare_schema(env: dict[str, str]) -> None:
     """Migrations through the real CLI, then the demo list and form."""
     run_quietly([str(VENV_BIN / "listserver"), "db", "upgrade"], env)
-    seed = ("from listserver import create_app, embedded\n"
+    seed = ("from listserver import create_app\n"
+            "from listserver.cli import embedded\n"
             "from listserver.extensions import db\n"
             "app = create_app()\n"
             "with app.app_context(), db.session() as session:\n"
