@@ -31,15 +31,11 @@ class Actor:
     options: dict[str, Any] = field(default_factory=dict)
     queue_name: str = "default"
 
-    def __call__(self, *args: Any) -> None:
-        """Run it here and now (in an app context), as a worker would."""
-        self.fn(*args)
 
-
-def actor(**options: Any) -> Callable[[Callable[..., None]], Actor]:
+def actor(*, queue_name: str = "default", **options: Any) -> Callable[[Callable[..., None]], Actor]:
     """Declare a function as an actor named after it; options as Dramatiq's (max_retries, time_limit...)."""
     def declare(fn: Callable[..., None]) -> Actor:
-        return Actor(fn.__name__, fn, options)
+        return Actor(fn.__name__, fn, options, queue_name)
 
     return declare
 
