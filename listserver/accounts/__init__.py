@@ -1,1 +1,2 @@
-"""Who may use the console and the API: users, roles, tokens, masking of personal data."""
+"""Who may use the console and the API, and what they did: users, roles, tokens, the audit trail,
+masking of personal data."""
