@@ -1,6 +1,6 @@
 /*! listserver embed.js: a listserver sign-up form on any page. No framework, no build step.
 
-On the host page (the form's page in the console shows these with its own address B and slug):
+On the host page (`listserver forms embed <slug>` prints the tags with its own address B and slug):
 
   <div id="signup">
     <!-- optional: what people without JavaScript see; the script replaces it -->
@@ -28,17 +28,8 @@ styles are constructed stylesheets, no eval, no inline code, no cookies. If the 
 reach listserver (network, origin not allowed, an old browser), the visitor gets a plain HTML
 form that posts to B/f/<slug> in a new tab (or the page's own no-JS form, as above).
 
-The iframe variant needs no script from B on the page, only this to follow its height:
-
-  <iframe src="B/f/demo/frame" title="Sign up" style="width:100%;border:0" height="520"></iframe>
-  <script>
-    addEventListener("message", function (event) {
-      var data = event.data, frames = document.getElementsByTagName("iframe");
-      if (event.origin !== "B" || !data || data.type !== "listserver:height") return;
-      for (var i = 0; i < frames.length; i++)
-        if (frames[i].contentWindow === event.source) frames[i].style.height = data.height + "px";
-    });
-  </script>
+The iframe variant (B/f/<slug>/frame) needs no script from B; `listserver forms embed <slug>`
+prints it with the few lines that make the page follow its height.
 
 Storage (the host page's own localStorage; in memory when it is missing or throws):
 listserver:profile (signed profile token), listserver:<slug>:views, listserver:<slug>:dismissed.
@@ -145,7 +136,7 @@ listserver:profile (signed profile token), listserver:<slug>:views, listserver:<
     "--b:var(--listserver-background,#fff);--r:var(--listserver-radius,8px);--e:#b3261e;" +
     "font:16px/1.5 var(--listserver-font,system-ui,-apple-system,'Segoe UI',Roboto,sans-serif);" +
     "color:var(--t);background:var(--b);padding:1rem;border-radius:var(--r);max-width:100%;" +
-    "box-sizing:border-box;overflow-wrap:anywhere;position:relative}" +
+    "overflow-wrap:anywhere;position:relative}" +
     "*{box-sizing:border-box}input,select,button{font:inherit}" +
     ".panel{position:fixed;z-index:2147483000;right:1rem;bottom:1rem;width:24rem;" +
     "max-width:calc(100vw - 2rem);max-height:calc(100vh - 2rem);overflow:auto;box-shadow:0 2px 12px rgba(0,0,0,.25)}" +
@@ -183,7 +174,6 @@ listserver:profile (signed profile token), listserver:<slug>:views, listserver:<
     }
   }
 
-  // The shadow root to draw in: the target's, or a panel's fixed to the corner of the screen.
   function mount() {
     var holder = target, mode = def && def.display && def.display.mode;
     if (box) return box;
@@ -212,8 +202,16 @@ listserver:profile (signed profile token), listserver:<slug>:views, listserver:<
   }
 
   function dismiss() {
-    put(K_DISMISSED, new Date().getTime());
-    if (panel && panel.parentNode) panel.parentNode.removeChild(panel);
+    put(K_DISMISSED, now());
+    drop(panel);
+  }
+
+  function drop(node) {
+    if (node && node.parentNode) node.parentNode.removeChild(node);
+  }
+
+  function now() {
+    return new Date().getTime();
   }
 
   // Without a working script path: a plain form that posts to listserver in a new tab.
@@ -224,7 +222,7 @@ listserver:profile (signed profile token), listserver:<slug>:views, listserver:<
       if (!target) return;
       var hadForm = target.getElementsByTagName("form").length;
       if (hadForm && (!box || panel)) { // the page's own no-JS form is still there, untouched
-        if (panel && panel.parentNode) panel.parentNode.removeChild(panel);
+        drop(panel);
         return;
       }
       mount();
@@ -244,7 +242,6 @@ listserver:profile (signed profile token), listserver:<slug>:views, listserver:<
     } catch (e) { /* nothing more we can do without breaking the page */ }
   }
 
-  // The consent text, and the form's privacy policy beside it when it has one.
   function consentNote() {
     var url = typeof def.privacy_url === "string" && /^https?:\/\//i.test(def.privacy_url) ? def.privacy_url : null;
     return h("p", { "class": "consent" }, [D.createTextNode(def.consent), url ? D.createTextNode(" ") : null,
@@ -287,7 +284,6 @@ listserver:profile (signed profile token), listserver:<slug>:views, listserver:<
     else input.removeAttribute("aria-describedby");
   }
 
-  // One question: label, help linked to its input, a place for its error.
   function question(f, at) {
     var id = "ls-" + slug + "-" + at, kids, input, i, c, opts, type = f.type;
     f = { key: f.key, type: type, label: f.label, help: f.help, required: f.required, choices: f.choices || [],
@@ -332,7 +328,6 @@ listserver:profile (signed profile token), listserver:<slug>:views, listserver:<
     return f;
   }
 
-  // An address: one input per part (country, street, town…), each with a place for its own error.
   function address(f, optional, help) {
     var kids = [h("legend", {}, labelled(f.label, optional)), help], i, j, p, input, opts;
     f.parts = [];
@@ -360,11 +355,10 @@ listserver:profile (signed profile token), listserver:<slug>:views, listserver:<
 
   // Errors of an address by part ({city: "…"}): each under its input; the first for the alert.
   function showParts(q, errs) {
-    var i, p, old, first = null;
+    var i, p, first = null;
     for (i = 0; i < q.parts.length; i++) {
       p = q.parts[i];
-      old = p.box.querySelector(".err");
-      if (old) p.box.removeChild(old);
+      drop(p.box.querySelector(".err"));
       if (errs && typeof errs[p.key] === "string") {
         p.box.appendChild(h("p", { "class": "err", id: p.input.id + "-err", text: errs[p.key] }));
         p.input.setAttribute("aria-invalid", "true");
@@ -426,7 +420,7 @@ listserver:profile (signed profile token), listserver:<slug>:views, listserver:<
     if (!questions.length) {
       if (note) return;
       if (recognised && def.when_complete !== "nothing") return allSet();
-      if (panel) panel.parentNode.removeChild(panel); else box.hidden = true; // nothing left to ask
+      if (panel) drop(panel); else box.hidden = true; // nothing left to ask
       return;
     }
     box.hidden = false;
@@ -495,16 +489,13 @@ listserver:profile (signed profile token), listserver:<slug>:views, listserver:<
       });
     }
 
-    // Errors by field key: marked, described, announced, and the first one focused.
     function show(errors, suggestions) {
-      var first = null, j, q, err, typed;
+      var first = null, j, q;
       alert.textContent = "";
       for (j = 0; j < questions.length; j++) {
         q = questions[j];
-        err = q.node.querySelector(".err");
-        if (err) err.parentNode.removeChild(err);
-        err = q.node.querySelector(".sug");
-        if (err) err.parentNode.removeChild(err);
+        drop(q.node.querySelector(".err"));
+        drop(q.node.querySelector(".sug"));
         q.error = typeof errors[q.key] === "string" ? errors[q.key] : null;
         if (q.parts) {
           q.first = q.inputs[0];
@@ -516,8 +507,7 @@ listserver:profile (signed profile token), listserver:<slug>:views, listserver:<
         }
         if (q.error) q.first.setAttribute("aria-invalid", "true"); else q.first.removeAttribute("aria-invalid");
         if (typeof suggestions[q.key] === "string") {
-          typed = q.first.value;
-          checked = typed;
+          checked = q.first.value;
           q.error = text("suggest", "Did you mean {suggestion}?").replace("{suggestion}", suggestions[q.key]);
           q.node.appendChild(suggestion(q, suggestions[q.key]));
           first = first || q;
@@ -552,10 +542,10 @@ listserver:profile (signed profile token), listserver:<slug>:views, listserver:<
 
   // {"status": "retry", "after_ms", "stamp"} or {"status": "challenge", "challenge", "field"}: then again().
   function secondStep(answers, data, again) {
-    var started = new Date().getTime(), wait = +data.after_ms || 0;
+    var started = now(), wait = +data.after_ms || 0;
     function resend(solution) {
       if (solution) answers[data.field || "_pow"] = solution;
-      setTimer(again, Math.max(0, wait - (new Date().getTime() - started)));
+      setTimer(again, Math.max(0, wait - (now() - started)));
     }
     if (typeof data.stamp === "string" && data.stamp) answers[def.stamp_field || "_ts"] = stamp = data.stamp;
     if (data.status !== "challenge") return resend(null);
@@ -565,7 +555,6 @@ listserver:profile (signed profile token), listserver:<slug>:views, listserver:<
     });
   }
 
-  // The proof-of-work solver, fetched from listserver the first time a challenge comes.
   function solver(done) {
     var ready = function () { done(W.listserverChallenge && W.listserverChallenge.solve); };
     if (W.listserverChallenge) return ready();
@@ -585,7 +574,6 @@ listserver:profile (signed profile token), listserver:<slug>:views, listserver:<
           text: magnet.button || text("get_it", magnet.title) })]) : null]) : null]);
   }
 
-  // After a submission: keep the refreshed token, thank, and ask the next questions if any.
   function saved(data) {
     var next = isArray(data.next) ? data.next : [], inbox = data.status === "check_inbox";
     if (typeof data.profile_token === "string" && data.profile_token) put(K_PROFILE, data.profile_token);
@@ -619,12 +607,11 @@ listserver:profile (signed profile token), listserver:<slug>:views, listserver:<
     return depth * 100 >= (+def.display.value || 0);
   }
 
-  // The definition's display rule decides when (and whether) this page view shows the form.
   function schedule() {
     var rule = def.display || {}, value = +rule.value || 0, views = +get(K_VIEWS) || 0;
     var dismissed = +get(K_DISMISSED) || 0;
     if (rule.mode === "panel" && dismissed &&
-        new Date().getTime() - dismissed < (+rule.dismiss_days || 0) * 864e5) return;
+        now() - dismissed < (+rule.dismiss_days || 0) * 864e5) return;
     if (rule.trigger === "pageviews" && views < value) return;
     if (rule.trigger === "seconds") return setTimer(reveal, value * 1000);
     if (rule.trigger === "scroll" && !scrolled()) {
