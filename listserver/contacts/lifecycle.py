@@ -25,6 +25,7 @@ from listserver.models import (
     Deliverability,
     Event,
     EventKind,
+    Frequency,
     MailingList,
     Subscription,
     SubscriptionStatus,
@@ -194,7 +195,7 @@ def upsert_pending_contact(session: so.Session, email, *, language: str, form_id
         "email": email.address, "email_key": email.key, "status": S.PENDING, "language": language,
         "source_form_id": form_id, "attributes": attributes, "attribute_sources": sources,
         "quality_flags": list(quality_flags),
-        "created_at": now, "updated_at": now, "frequency": "all", "confirm_version": 1, "link_version": 1,
+        "created_at": now, "updated_at": now, "frequency": Frequency.ALL, "confirm_version": 1, "link_version": 1,
     }).one()
     return ContactRow(row.id, row.email, row.language, row.status, row.confirmed_at, row.link_version,
                       created=row.created_at == now)
@@ -234,7 +235,7 @@ def sign_up_new_address(session: so.Session, email, *, language: str, form_id: i
     params = {
         "email": email.address, "email_key": email.key, "status": S.PENDING, "language": language,
         "source_form_id": form_id, "attributes": attributes, "attribute_sources": sources,
-        "quality_flags": list(quality_flags), "frequency": "all",
+        "quality_flags": list(quality_flags), "frequency": Frequency.ALL,
         "list_ids": list_ids, "subscription_status": SubscriptionStatus.PENDING,
         "event_kind": EventKind.SUBMITTED, "event": event,
         **_consent_values(None, ConsentAction.GRANTED, proof),
