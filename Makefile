@@ -76,7 +76,7 @@ translations: $(VENV)/.installed
 # Mutation testing (issue 18), never part of `make test` or CI: mutmut changes the modules whose rules
 # guard people one small edit at a time ([tool.mutmut] in pyproject.toml) and runs the tests that reach
 # each edit; bench/mutation_scores.py prints the score per module (see bench/MUTATION.md). A full run
-# takes long on two cores: ONLY='listserver.web.cors.*' (mutmut's mutant names, several allowed) runs
+# takes long on two cores: ONLY='listserver.web.public.cors.*' (mutmut's mutant names, several allowed) runs
 # a part.
 # `$(BIN)/mutmut results` lists the survivors, `$(BIN)/mutmut show NAME` shows one.
 .PHONY: mutation

@@ -332,6 +332,7 @@ def test_production_asks_browsers_to_use_https_from_now_on(make_app):
         assert_strict(answer, frame_ancestors="'self'" if url == "/f/demo" else "'none'")
 
 
+@pytest.mark.browser
 def test_the_console_shows_an_email_on_a_phone_without_breaking_its_policy(app, sent, live_server, phone):
     _, base = live_server
     page = phone.page
