@@ -72,8 +72,8 @@ def test_the_check_names_a_commit_in_domain_code_and_passes_marked_and_owner_one
 # (and itself): not from one beside it, nor above it. The app factory (listserver/__init__) is on top.
 PLUMBING = {"settings", "db", "extensions", "migrate", "tokens", "errors", "languages", "memo", "breaker",
             "tasks", "schedule", "services", "inputs"}
-RANKS = [PLUMBING, {"models"}, {"forms"}, {"contacts", "accounts"}, {"mail"},
-         {"capture", "subscriber", "audience"}, {"web", "cli"}]
+RANKS = [PLUMBING, {"models"}, {"forms"}, {"contacts", "accounts"}, {"bounces"}, {"mail"},
+         {"capture", "subscriber", "audience", "hygiene"}, {"web", "cli"}]
 FACTORY = "listserver"
 # Imports inside the functions of the factory run when the app is made, once every layer is
 # loaded: they assemble the app from its layers (blueprints, services, each domain's jobs).

@@ -61,6 +61,14 @@ class EventKind(enum.StrEnum):
     LINKS_REVOKED = "links_revoked"
     DATA_EXPORTED = "data_exported"
     INVITATION_HELD = "invitation_held"  # over the daily cap: the email waits
+    BOUNCED = "bounced"  # data: type (hard, soft, other), status, source
+    COMPLAINED = "complained"  # marked an email as spam
+    OPENED = "opened"
+    CLICKED = "clicked"
+    REPERMISSION_ASKED = "repermission_asked"  # the sunset's "still want our letters?" email
+    KEPT_SUBSCRIBED = "kept_subscribed"  # the answer to it
+    DATA_CHECK_ASKED = "data_check_asked"  # "is this still right?"
+    PURGED = "purged"  # a never-confirmed sign-up's personal data deleted (contact_id is None)
 
 
 class ConsentMethod(enum.StrEnum):
@@ -73,6 +81,9 @@ class ConsentMethod(enum.StrEnum):
     PREFERENCE_CENTER = "preference_center"
     ONE_CLICK = "one_click"  # RFC 8058 List-Unsubscribe-Post
     UNSUBSCRIBE_PAGE = "unsubscribe_page"
+    PROVIDER = "provider"  # a mail provider's report: its unsubscribe link, a spam complaint
+    REPERMISSION_LINK = "repermission_link"  # "keep me subscribed" in the sunset email
+    HYGIENE = "hygiene"  # a hygiene rule (hard bounces, soft bounces, sunset, purge)
 
 
 class Frequency(enum.StrEnum):
@@ -114,7 +125,14 @@ class Contact(Base):
     paused_until: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
     # None until the worker has looked the domain up; then "deliverable", "unknown" or "undeliverable".
     email_check: so.Mapped[str | None] = so.mapped_column(sa.String(20))
+    # A click, a human open, a confirmation, a preference-center visit, a profiling answer.
     last_engaged_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
+    # A receiving server took an email: the address works (not interest, so the sunset ignores it).
+    last_delivered_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
+    # The sunset's re-permission email was queued; None again once they engage or answer.
+    repermission_asked_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
+    # The last "is this still right?" email about their answers.
+    data_check_asked_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
     created_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     confirmed_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
     updated_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -1,0 +1,1 @@
+"""Bounces, complaints and engagement: reading what providers and bounce mail report, and acting on it."""
