@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import email.utils
 import math
 import os
 import secrets
@@ -39,6 +40,9 @@ class Settings:
     smtp_tls: str = "none"  # none, starttls or ssl
     smtp_timeout: float = 10.0
     mail_from: str = "listserver <noreply@localhost>"
+    # The domain of every email's return path (bounces+<token>@this domain), where bounces come
+    # back: its MX must lead to `listserver inbound` or a mailbox listserver reads. Empty: mail_from's.
+    bounce_domain: str = ""
 
     confirm_token_days: int = 7
     preferences_token_days: int = 365
@@ -68,6 +72,15 @@ class Settings:
     @property
     def production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def mail_domain(self) -> str:
+        """The domain of mail_from (it names our Message-IDs)."""
+        return email.utils.parseaddr(self.mail_from)[1].rpartition("@")[2] or "localhost"
+
+    @property
+    def return_path_domain(self) -> str:
+        return self.bounce_domain or self.mail_domain
 
     @property
     def mail_dir(self) -> Path:

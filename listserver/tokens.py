@@ -1,4 +1,5 @@
-"""Signed, purpose-bound, expiring tokens for public links and form render stamps.
+"""Signed, purpose-bound, expiring tokens for public links and form render stamps, and the
+signed return path (VERP) every email is sent from.
 
 Most tokens are only signed: their payload (ids, versions) is readable, which is fine for links
 mailed to the address's owner. Tokens handed to whoever typed an address into a form (SEALED)
@@ -11,7 +12,10 @@ import base64
 import datetime as dt
 import enum
 import functools
+import hashlib
+import hmac
 import json
+import re
 import time
 from dataclasses import dataclass
 
@@ -151,3 +155,40 @@ class Signer:
         except BadData:
             return {}
         return payload if isinstance(payload, dict) else {}
+
+
+# The return path: bounces+<outbox message id>-<HMAC>@<bounce domain>. All lower case, so an MTA
+# that folds the local part's case keeps it valid; at most 8 + 19 + 1 + 16 = 44 characters before
+# the @ (RFC 5321 allows 64). It needs no expiry: a bounce may come days later, and what it can do
+# (report on one email we sent) is bound to that email.
+RETURN_PATH_LOCAL = "bounces"
+RETURN_PATH_SALT = b"listserver.return-path.v1"
+_RETURN_PATH_MAC_CHARS = 16  # hex: 64 bits, and each guess costs the forger an SMTP transaction
+_RETURN_PATH = re.compile(rf"{RETURN_PATH_LOCAL}\+([1-9][0-9]{{0,18}})-([0-9a-f]{{{_RETURN_PATH_MAC_CHARS}}})@[^@]+")
+MAX_ADDRESS_LENGTH = 254  # RFC 5321's path limit, less the angle brackets
+
+
+def _return_path_mac(message_id: int, key: str) -> str:
+    mac = hmac.new(key.encode(), RETURN_PATH_SALT + b":" + str(message_id).encode(), hashlib.sha256)
+    return mac.hexdigest()[:_RETURN_PATH_MAC_CHARS]
+
+
+def return_path(message_id: int, settings: Settings) -> str:
+    """The envelope sender of an outbox message: bounces to it name the message, signed."""
+    mac = _return_path_mac(message_id, settings.secret_keys[0])
+    return f"{RETURN_PATH_LOCAL}+{message_id}-{mac}@{settings.return_path_domain.lower()}"
+
+
+def read_return_path(address: str, settings: Settings) -> int | None:
+    """The outbox message id a return path names, or None if it is not one we signed (any key).
+
+    Case does not matter (some MTAs fold it); the domain does not either: the signature is the proof.
+    """
+    address = address.strip().strip("<>").lower()
+    found = _RETURN_PATH.fullmatch(address) if len(address) <= MAX_ADDRESS_LENGTH else None
+    if found is None:
+        return None
+    message_id, mac = int(found.group(1)), found.group(2)
+    if any(hmac.compare_digest(mac, _return_path_mac(message_id, key)) for key in settings.secret_keys):
+        return message_id
+    return None

@@ -89,14 +89,12 @@ def build_message(outbox: OutboxMessage, rendered: Rendered, settings: Settings)
     recipient = transmittable_address(outbox.recipient)
     # UTF-8 headers only when the local part needs them; every relay takes the rest as ASCII.
     msg = EmailMessage(policy=_POLICY if recipient.isascii() else _POLICY.clone(utf8=True))
-    _, from_address = email.utils.parseaddr(settings.mail_from)
-    domain = from_address.rpartition("@")[2] or "localhost"
     msg["From"] = settings.mail_from
     msg["To"] = recipient
     msg["Subject"] = rendered.subject
     msg["Date"] = email.utils.format_datetime(outbox.created_at)
     # Stable per outbox row, so a receiving server can tell a retried delivery from a new email.
-    msg["Message-ID"] = f"<{outbox.idempotency_key}.{outbox.id}@{domain}>"
+    msg["Message-ID"] = f"<{outbox.idempotency_key}.{outbox.id}@{settings.mail_domain}>"
     msg["List-Unsubscribe"] = f"<{rendered.unsubscribe_url}>"
     msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     if rendered.list_key:
