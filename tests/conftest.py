@@ -99,12 +99,18 @@ class Inbox:
             refused = self.refused.intersection(envelope.rcpt_tos)
             if refused:
                 return f"554 5.7.1 <{min(refused)}>: Message refused by policy"
-            self.messages.append((envelope.rcpt_tos, message_from_bytes(envelope.content, policy=policy.default)))
+            self.messages.append((envelope.rcpt_tos, message_from_bytes(envelope.content, policy=policy.default),
+                                  envelope.mail_from))
         return "250 OK"
 
     def to(self, address: str):
         with self.lock:
-            return [m for rcpts, m in self.messages if address in rcpts]
+            return [m for rcpts, m, _ in self.messages if address in rcpts]
+
+    def senders_to(self, address: str) -> list[str]:
+        """The envelope senders (MAIL FROM) of the emails to an address."""
+        with self.lock:
+            return [sender for rcpts, _, sender in self.messages if address in rcpts]
 
     def link(self, message, path: str) -> str:
         """The first link to `path` in the text part of a message."""

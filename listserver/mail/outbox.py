@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from listserver import tokens
 from listserver.contacts import lifecycle
 from listserver.contacts.links import Links
 from listserver.mail import emails
@@ -140,7 +141,7 @@ def deliver(session: so.Session, message_id: int, transport: Transport, settings
                 raise emails.NothingToSend("domain does not accept mail")
         rendered = emails.render(session, message, contact, Links(settings))
         session.commit()  # Own transaction: the domain's verdict is kept; none stays open across SMTP
-        transport.send(build_message(message, rendered, settings))
+        transport.send(build_message(message, rendered, settings), tokens.return_path(message.id, settings))
     except emails.NothingToSend as exc:
         return _finish(session, message, OutboxStatus.SKIPPED, str(exc))
     except TransientMailError as exc:

@@ -8,6 +8,7 @@ import os
 import smtplib
 import ssl
 from collections.abc import Iterable
+from dataclasses import dataclass
 from email.header import Header
 from email.message import EmailMessage
 from pathlib import Path
@@ -24,16 +25,35 @@ from listserver.settings import Settings
 _POLICY = email.policy.SMTP.clone(max_line_length=998)
 
 
-class TransientMailError(Exception):
+@dataclass(frozen=True)
+class Refusal:
+    """A receiving server's no to a recipient, at RCPT or after DATA: what the reply said."""
+
+    stage: str  # "RCPT" or "DATA"
+    code: int
+    reply: str
+    recipient: str
+
+
+class MailError(Exception):
+    """Sending failed; `refusal` is the server's reply when it refused the recipient or the message."""
+
+    def __init__(self, reason: str, refusal: Refusal | None = None):
+        super().__init__(reason)
+        self.refusal = refusal
+
+
+class TransientMailError(MailError):
     """Sending failed in a way worth retrying (connection refused, 4xx reply)."""
 
 
-class PermanentMailError(Exception):
+class PermanentMailError(MailError):
     """The relay refused the message for good (5xx reply)."""
 
 
 class Transport(Protocol):
-    def send(self, message: EmailMessage) -> None: ...
+    def send(self, message: EmailMessage, return_path: str) -> None:
+        """Send `message` with `return_path` as its envelope sender (SMTP MAIL FROM)."""
 
 
 class ListId:
@@ -110,7 +130,7 @@ class SMTPTransport:
     def __init__(self, settings: Settings):
         self.settings = settings
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: EmailMessage, return_path: str) -> None:
         s = self.settings
         try:
             if s.smtp_tls == "ssl":
@@ -128,15 +148,23 @@ class SMTPTransport:
                     # No retry can help: this relay will never take the address.
                     raise PermanentMailError("the relay does not offer SMTPUTF8, which an address with "
                                              "non-ASCII characters before the @ needs")
-                smtp.send_message(message)
-        except smtplib.SMTPResponseException as exc:
-            if 500 <= exc.smtp_code < 600:
-                raise PermanentMailError(f"{exc.smtp_code} {exc.smtp_error!r}") from exc
-            raise TransientMailError(f"{exc.smtp_code} {exc.smtp_error!r}") from exc
+                smtp.send_message(message, from_addr=transmittable_address(return_path))
+        except smtplib.SMTPDataError as exc:
+            raise _refused("DATA", exc.smtp_code, exc.smtp_error, str(message["To"])) from exc
         except smtplib.SMTPRecipientsRefused as exc:
-            raise PermanentMailError("recipient refused") from exc
+            [(recipient, (code, reply))] = exc.recipients.items()  # one recipient per email
+            raise _refused("RCPT", code, reply, recipient) from exc
+        except smtplib.SMTPResponseException as exc:
+            error = PermanentMailError if 500 <= exc.smtp_code < 600 else TransientMailError
+            raise error(f"{exc.smtp_code} {exc.smtp_error!r}") from exc
         except (OSError, smtplib.SMTPException) as exc:
             raise TransientMailError(type(exc).__name__) from exc
+
+
+def _refused(stage: str, code: int, reply: bytes | str, recipient: str) -> MailError:
+    text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
+    error = PermanentMailError if 500 <= code < 600 else TransientMailError
+    return error(f"{code} {text!r}", Refusal(stage, code, text, recipient))
 
 
 class MailboxTransport:
@@ -145,12 +173,14 @@ class MailboxTransport:
     def __init__(self, directory: Path):
         self.directory = directory
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: EmailMessage, return_path: str) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         name = message["Message-ID"].strip("<>").replace("/", "_") + ".eml"
         final = self.directory / name
         tmp = final.with_suffix(".tmp")
-        tmp.write_bytes(message.as_bytes())
+        # The final MTA writes the envelope sender on top of the message it delivers; so does this one.
+        return_path_header = f"Return-Path: <{return_path}>{message.policy.linesep}".encode()
+        tmp.write_bytes(return_path_header + message.as_bytes())
         os.replace(tmp, final)
 
 

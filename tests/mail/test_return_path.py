@@ -1,7 +1,11 @@
 """The signed return path (VERP) every email is sent from: what a bounce to it proves, and what it does not."""
 
-import pytest
+from email import message_from_bytes, policy
 
+import pytest
+import sqlalchemy as sa
+
+from listserver.models import OutboxMessage
 from listserver.tokens import read_return_path, return_path
 
 
@@ -73,3 +77,34 @@ def test_a_too_long_address_names_nothing_even_with_a_genuine_signature(keys):
     assert len(f"{local}@{long_domain}") > 254
     assert read_return_path(f"{local}@{long_domain}", keys) is None
     assert read_return_path(genuine + "x" * 1_000_000, keys) is None
+
+
+def outbox_ids(session, address):
+    return session.scalars(sa.select(OutboxMessage.id).where(OutboxMessage.recipient == address)
+                           .order_by(OutboxMessage.id)).all()
+
+
+def test_every_email_leaves_with_its_own_signed_return_path(app, submit, deliver, inbox, session, client):
+    submit("verp@example-shop.net")
+    deliver(app)
+    client.post(inbox.link(inbox.to("verp@example-shop.net")[0], "confirm"))
+    deliver(app)  # the lead magnet
+    senders = inbox.senders_to("verp@example-shop.net")
+    settings = app.config["SETTINGS"]
+    assert len(senders) == 2 and all(s.startswith("bounces+") and s.endswith("@localhost") for s in senders)
+    # A bounce to either envelope sender names the very email it is about.
+    assert [read_return_path(s, settings) for s in senders] == outbox_ids(session, "verp@example-shop.net")
+    # The From people see stays the configured one.
+    assert [m["From"] for m in inbox.to("verp@example-shop.net")] == ["listserver <noreply@localhost>"] * 2
+
+
+def test_the_local_mailbox_writes_the_return_path_on_top_as_a_final_mta_would(make_app, submit, deliver, session):
+    app = make_app(smtp_host="", bounce_domain="bounces.acme-widgets.org")
+    submit("mailbox@example-shop.net")
+    deliver(app)
+    [copy] = app.config["SETTINGS"].mail_dir.glob("*.eml")
+    first_line = copy.read_bytes().split(b"\r\n", 1)[0].decode()
+    assert first_line.startswith("Return-Path: <bounces+") and first_line.endswith("@bounces.acme-widgets.org>")
+    message = message_from_bytes(copy.read_bytes(), policy=policy.default)
+    assert read_return_path(message["Return-Path"], app.config["SETTINGS"]) == \
+        outbox_ids(session, "mailbox@example-shop.net")[0]
