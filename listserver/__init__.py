@@ -81,6 +81,8 @@ def register_extensions(app: Flask) -> None:
 
 def register_services(app: Flask) -> None:
     from listserver import services
+    from listserver.bounces.providers.fetcher import Fetcher
+    from listserver.bounces.providers.replay import TokenMemory
     from listserver.capture.bots import Guard
     from listserver.forms.versions import FormCache
     from listserver.mail.transport import make_transport
@@ -88,7 +90,8 @@ def register_services(app: Flask) -> None:
 
     settings = app.config["SETTINGS"]
     services.provide(app, task_queue=TaskQueue(app), mail_transport=make_transport(settings),
-                     bot_guard=Guard(settings), form_cache=FormCache(settings.form_cache_seconds))
+                     bot_guard=Guard(settings), form_cache=FormCache(settings.form_cache_seconds),
+                     hook_fetcher=Fetcher(), hook_tokens=TokenMemory(settings.redis_url, settings.redis_retry_seconds))
 
 
 def register_blueprints(app: Flask) -> None:

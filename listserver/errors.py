@@ -49,6 +49,20 @@ class Expired(Gone):
     code = "expired"
 
 
+class Unauthenticated(DomainError):
+    """Who sent it cannot be told: a missing, wrong or stale signature or password.
+
+    `scheme` names the HTTP authentication a client should answer with, where there is one
+    ("Basic" for a password); a signature scheme has none to offer.
+    """
+
+    code = "unauthenticated"
+
+    def __init__(self, message: object = "", *, scheme: str | None = None):
+        super().__init__(message)
+        self.scheme = scheme
+
+
 class TooMany(DomainError):
     """Over a limit for now; trying later works."""
 

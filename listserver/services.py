@@ -16,19 +16,23 @@ from listserver.memo import Memo
 from listserver.tasks import TaskQueue
 
 if TYPE_CHECKING:  # the types the accessors return
+    from listserver.bounces.providers.fetcher import Fetcher
+    from listserver.bounces.providers.replay import TokenMemory
     from listserver.capture.bots import Guard
     from listserver.forms.versions import FormCache
     from listserver.mail.transport import Transport
 
 
 def provide(app: Flask, *, task_queue: TaskQueue, mail_transport: Transport, bot_guard: Guard,
-            form_cache: FormCache) -> None:
+            form_cache: FormCache, hook_fetcher: Fetcher, hook_tokens: TokenMemory) -> None:
     """Keep the services the factory built, and the caches of pages that are the same for everyone."""
     app.extensions.update({
         "listserver.tasks": task_queue,
         "listserver.transport": mail_transport,
         "listserver.guard": bot_guard,
         "listserver.forms": form_cache,
+        "listserver.hook_fetcher": hook_fetcher,
+        "listserver.hook_tokens": hook_tokens,
         # Pages and definitions that are the same for every visitor of a form version, rendered once.
         "listserver.check_inbox_pages": Memo(256),
         "listserver.definitions": Memo(512),
@@ -57,6 +61,16 @@ def bot_guard(app: Flask | None = None) -> Guard:
 def form_cache(app: Flask | None = None) -> FormCache:
     """Published form versions, read once per process."""
     return _service("forms", app)
+
+
+def hook_fetcher(app: Flask | None = None) -> Fetcher:
+    """What the hooks fetch from providers' servers (AWS's certificates, SNS confirmations)."""
+    return _service("hook_fetcher", app)
+
+
+def hook_tokens(app: Flask | None = None) -> TokenMemory:
+    """The signing tokens the hooks have seen (a token signs only the event it came with)."""
+    return _service("hook_tokens", app)
 
 
 def check_inbox_pages(app: Flask | None = None) -> Memo:

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import email.utils
 import math
 import os
+import re
 import secrets
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import load_der_public_key
 
 
 class SettingsError(RuntimeError):
@@ -69,6 +75,15 @@ class Settings:
     outbox_stuck_seconds: int = 60
     redis_retry_seconds: float = 30.0  # after Redis fails a request, how long requests skip it
 
+    # Provider webhooks at /hooks/<provider>: each is off (404) until its secret is set.
+    hook_max_bytes: int = 1024 * 1024  # a provider's batch of events is larger than a form (max_body_bytes)
+    ses_topic_arns: tuple[str, ...] = ()  # the SNS topics Amazon SES reports to (arn:aws:sns:...)
+    postmark_webhook_user: str = ""  # the basic-auth user and password in the webhook URL Postmark calls
+    postmark_webhook_password: str = ""
+    mailgun_webhook_signing_key: str = ""
+    sendgrid_webhook_public_key: str = ""  # the Event Webhook's verification key, base64 as SendGrid shows it
+    standard_webhook_secret: str = ""  # whsec_... : the generic hook, signed the Standard Webhooks way
+
     @property
     def production(self) -> bool:
         return self.env == "production"
@@ -108,6 +123,7 @@ class Settings:
             raise SettingsError(f"LISTSERVER_ENV must be 'embedded' or 'production', not {self.env!r}")
         if self.smtp_tls not in ("none", "starttls", "ssl"):
             raise SettingsError("LISTSERVER_SMTP_TLS must be none, starttls or ssl")
+        _check_hooks(self)
         if self.production:
             missing = [name for name, value in (
                 ("LISTSERVER_SECRET_KEYS", self.secret_keys),
@@ -151,6 +167,42 @@ def _check_base_url(url: str) -> None:
             f"(e.g. https://lists.example.com), not {url!r}: every emailed link and the one-click "
             "unsubscribe header start with it, and mail providers ignore one-click on anything but https"
         )
+
+
+_TOPIC_ARN = re.compile(r"arn:aws(-cn|-us-gov)?:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}")
+
+
+def _check_hooks(settings: Settings) -> None:
+    # A webhook secret pasted wrongly would refuse every report a provider sends, unnoticed:
+    # say so at start instead. (The values are not quoted back: they are secrets.)
+    wrong = [arn for arn in settings.ses_topic_arns if not _TOPIC_ARN.fullmatch(arn)]
+    if wrong:
+        raise SettingsError(f"LISTSERVER_SES_TOPIC_ARNS: {wrong[0]!r} is not an SNS topic ARN "
+                            "(arn:aws:sns:<region>:<account>:<topic>)")
+    if bool(settings.postmark_webhook_user) != bool(settings.postmark_webhook_password):
+        raise SettingsError("LISTSERVER_POSTMARK_WEBHOOK_USER and LISTSERVER_POSTMARK_WEBHOOK_PASSWORD "
+                            "go together: set both, or neither to turn the Postmark hook off")
+    if settings.sendgrid_webhook_public_key and not _elliptic_curve_key(settings.sendgrid_webhook_public_key):
+        raise SettingsError("LISTSERVER_SENDGRID_WEBHOOK_PUBLIC_KEY must be the verification key as SendGrid "
+                            "shows it (base64)")
+    secret = settings.standard_webhook_secret
+    if secret and not (secret.startswith("whsec_") and _base64(secret.removeprefix("whsec_"))):
+        raise SettingsError("LISTSERVER_STANDARD_WEBHOOK_SECRET must be a Standard Webhooks secret: whsec_<base64>")
+
+
+def _base64(text: str) -> bytes:
+    """The bytes of a base64 text; empty if it is not base64."""
+    try:
+        return base64.b64decode(text, validate=True)
+    except ValueError:
+        return b""
+
+
+def _elliptic_curve_key(text: str) -> bool:
+    try:
+        return isinstance(load_der_public_key(_base64(text)), ec.EllipticCurvePublicKey)
+    except (ValueError, UnsupportedAlgorithm):
+        return False
 
 
 def _key_bits(key: str) -> float:

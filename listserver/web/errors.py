@@ -13,7 +13,7 @@ from flask import Flask, Response, g, jsonify, make_response, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException, default_exceptions
 
-from listserver.errors import Conflict, DomainError, Gone, Invalid, NotFound, TooMany
+from listserver.errors import Conflict, DomainError, Gone, Invalid, NotFound, TooMany, Unauthenticated
 from listserver.web.http import friendly, wants_json
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,8 @@ def _database_unavailable(exc: Exception):
 
 
 # Each kind of refusal answers with one status, wherever in the domain it is raised.
-STATUS: dict[type[DomainError], int] = {NotFound: 404, Invalid: 422, Conflict: 409, Gone: 410, TooMany: 429}
+STATUS: dict[type[DomainError], int] = {NotFound: 404, Invalid: 422, Conflict: 409, Gone: 410, TooMany: 429,
+                                       Unauthenticated: 401}
 
 
 def status_of(exc: DomainError) -> int:
@@ -63,8 +64,15 @@ def api_error(status: int, error: str, message: str, *, field: str | None = None
 
 
 def _domain_error(exc: DomainError):
+    response = _domain_answer(exc)
+    if isinstance(exc, Unauthenticated) and exc.scheme:
+        response.headers["WWW-Authenticate"] = f'{exc.scheme} realm="listserver"'
+    return response
+
+
+def _domain_answer(exc: DomainError) -> Response:
     status = status_of(exc)
-    if request.blueprint == "api":
+    if request.blueprint in ("api", "hooks"):  # read by programs only
         return api_error(status, exc.code, str(exc), field=exc.field)
     title, message = _pages().get(exc.code) or _http_texts(default_exceptions[status]())
     if wants_json():
@@ -78,6 +86,7 @@ def _domain_error(exc: DomainError):
 def _http_texts(exc: HTTPException) -> tuple[str, str]:
     messages = {
         400: _("The request could not be understood."),
+        401: _("We could not tell who sent this."),
         403: _("Your account may not do this. Ask an administrator if you need to."),
         404: _("There is nothing at this address. The link may be incomplete."),
         405: _("This address does not accept that kind of request."),
@@ -86,6 +95,7 @@ def _http_texts(exc: HTTPException) -> tuple[str, str]:
     }
     titles = {
         400: _("Not understood"),
+        401: _("Not recognised"),
         403: _("Not allowed"),
         404: _("Not found"),
         405: _("Not possible here"),
