@@ -28,6 +28,7 @@ from listserver.cli import embedded
 from listserver.db import Base, make_engine
 from listserver.extensions import db
 from listserver.forms import publishing
+from listserver.bounces import jobs as bounce_jobs
 from listserver.mail import jobs as mail_jobs
 from listserver.models import Contact
 from listserver.settings import Settings
@@ -235,16 +236,34 @@ def deliver():
     def _deliver(app):
         with app.app_context():
             mail_jobs.hand_over_outbox()
-        queue = services.task_queue(app)
-        worker = queue.worker(2)
-        worker.start()
-        try:
-            queue.broker.join(mail_jobs.deliver_emails.queue_name, timeout=20_000)
-            worker.join()
-        finally:
-            worker.stop()
+        run_workers(app, mail_jobs.deliver_emails.queue_name)
 
     return _deliver
+
+
+@pytest.fixture
+def process_reports():
+    """Read the stored delivery reports as production does: the scheduled pass wakes the workers
+    if reports wait, and real Dramatiq worker threads read and apply them."""
+
+    def _process(app):
+        with app.app_context():
+            bounce_jobs.take_waiting_reports()
+        run_workers(app, bounce_jobs.process_reports.queue_name)
+
+    return _process
+
+
+def run_workers(app, queue_name: str) -> None:
+    """Run the app's workers until its queue is empty."""
+    queue = services.task_queue(app)
+    worker = queue.worker(2)
+    worker.start()
+    try:
+        queue.broker.join(queue_name, timeout=20_000)
+        worker.join()
+    finally:
+        worker.stop()
 
 
 @pytest.fixture

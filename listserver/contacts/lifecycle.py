@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -143,6 +144,12 @@ _SIGN_UP_NEW_ADDRESS_SQL = str(_SIGN_UP_NEW_ADDRESS.compile(dialect=postgresql.p
 def record_event(session: so.Session, contact: Contact | ContactRow | int | None, kind: EventKind, **data) -> None:
     session.connection().execute(_INSERT_EVENT, {"contact_id": _id(contact), "kind": kind, "data": data,
                                                  "created_at": utcnow()})
+
+
+def record_events(session: so.Session, events: Sequence[dict]) -> None:
+    """Several timeline entries in one statement: each a dict of contact_id, kind, data and created_at."""
+    if events:
+        session.connection().execute(_INSERT_EVENT, list(events))
 
 
 def _consents(session: so.Session, contact, action: ConsentAction, list_ids: list[int | None], proof: Proof):
@@ -292,10 +299,117 @@ def confirm(session: so.Session, contact: Contact, proof: Proof) -> list[Subscri
 
 
 def mark_undeliverable(session: so.Session, contact: Contact, reason: str) -> None:
-    """The address cannot receive mail (dead or null-MX domain, hard bounce)."""
+    """The address cannot receive mail (dead or null-MX domain).
+
+    Someone who complained stays complained: that is the stronger reason never to mail them.
+    """
     contact.email_check = Deliverability.UNDELIVERABLE
-    if contact.status != S.CLEANED:
+    if S.CLEANED in TRANSITIONS[contact.status]:
         _set_status(session, contact, S.CLEANED, reason=reason)
+
+
+# --- set-based changes, for background work over many contacts at once ---------------------------
+# Callers pass ids in batches (a few thousand at most); each function is a few statements per
+# batch, whatever its size. Rows are locked as they are read, so a concurrent change of one of
+# these contacts waits, and the events say what each contact really went from.
+
+_SUPPRESSION_INSERTS: dict[str, sa.Insert] = {}
+
+
+def change_statuses(session: so.Session, contact_ids: Sequence[int], new: ContactStatus, reason: str) -> list[int]:
+    """Move these contacts to `new` where the state machine allows it; the ids that changed.
+
+    Each change writes its STATUS_CHANGED event and, as _set_status does, a suppression (or lifts
+    it on a return to SUBSCRIBED). Contacts already in `new`, or for which the change is not
+    allowed, are left as they are.
+    """
+    if not contact_ids:
+        return []
+    allowed_from = [old for old, followers in TRANSITIONS.items() if new in followers]
+    rows = session.execute(
+        sa.select(Contact.id, Contact.status, Contact.email_key)
+        .where(Contact.id.in_(contact_ids), Contact.status.in_(allowed_from))
+        .with_for_update()
+    ).all()
+    if not rows:
+        return []
+    changed = [row.id for row in rows]
+    now = utcnow()
+    session.execute(sa.update(Contact).where(Contact.id.in_(changed)).values(status=new, updated_at=now)
+                    .execution_options(synchronize_session=False))
+    session.connection().execute(_INSERT_EVENT, [
+        {"contact_id": row.id, "kind": EventKind.STATUS_CHANGED, "created_at": now,
+         "data": {"old": row.status.value, "new": new.value, "reason": reason}} for row in rows])
+    hashes = [suppression_hash(row.email_key) for row in rows]
+    if new in SUPPRESSING:
+        session.connection().execute(_suppression_insert(session), [
+            {"email_hash": digest, "reason": new.value, "created_at": now} for digest in hashes])
+    elif new == S.SUBSCRIBED:
+        session.execute(sa.delete(Suppression).where(Suppression.email_hash.in_(hashes)))
+    _expire(session, changed)
+    return changed
+
+
+def clean(session: so.Session, contact_ids: Sequence[int], reason: str) -> list[int]:
+    """The addresses cannot receive mail (hard bounces): cleaned and suppressed; the ids that changed."""
+    if contact_ids:
+        session.execute(sa.update(Contact).where(Contact.id.in_(contact_ids))
+                        .values(email_check=Deliverability.UNDELIVERABLE.value)
+                        .execution_options(synchronize_session=False))
+    return change_statuses(session, contact_ids, S.CLEANED, reason)
+
+
+def leave_everything(session: so.Session, contact_ids: Sequence[int], new: ContactStatus, proof: Proof,
+                     reason: str) -> list[int]:
+    """Unsubscribe these contacts from every list, then move them to `new` (UNSUBSCRIBED or COMPLAINED).
+
+    Each list left gets its WITHDRAWN consent record, and each contact one UNSUBSCRIBED event, as
+    unsubscribe() writes them. The ids whose status changed.
+    """
+    if not contact_ids:
+        return []
+    table = Subscription.__table__
+    left = session.execute(
+        sa.select(table.c.contact_id, table.c.list_id)
+        .where(table.c.contact_id.in_(contact_ids), table.c.status != SubscriptionStatus.UNSUBSCRIBED)
+        .order_by(table.c.contact_id, table.c.list_id)
+        .with_for_update()
+    ).all()
+    if left:
+        now = utcnow()
+        session.execute(sa.update(Subscription)
+                        .where(Subscription.contact_id.in_(contact_ids),
+                               Subscription.status != SubscriptionStatus.UNSUBSCRIBED)
+                        .values(status=SubscriptionStatus.UNSUBSCRIBED, unsubscribed_at=now)
+                        .execution_options(synchronize_session=False))
+        session.connection().execute(_INSERT_CONSENT, [
+            {**_consent_values(row.contact_id, ConsentAction.WITHDRAWN, proof), "list_id": row.list_id}
+            for row in left])
+        lists_of: dict[int, list[int]] = {}
+        for row in left:
+            lists_of.setdefault(row.contact_id, []).append(row.list_id)
+        session.connection().execute(_INSERT_EVENT, [
+            {"contact_id": contact_id, "kind": EventKind.UNSUBSCRIBED, "created_at": now,
+             "data": {"lists": lists, "method": proof.method, "scope": "all"}}
+            for contact_id, lists in lists_of.items()])
+    return change_statuses(session, contact_ids, new, reason)
+
+
+def _suppression_insert(session: so.Session) -> sa.Insert:
+    dialect = session.get_bind().dialect.name
+    if dialect not in _SUPPRESSION_INSERTS:
+        insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Suppression.__table__)
+        _SUPPRESSION_INSERTS[dialect] = insert.on_conflict_do_nothing(index_elements=["email_hash"])
+    return _SUPPRESSION_INSERTS[dialect]
+
+
+def _expire(session: so.Session, contact_ids: Sequence[int]) -> None:
+    """Contacts of these ids that the session holds are read again: a set-based change bypassed them."""
+    wanted = set(contact_ids)
+    for instance in list(session.identity_map.values()):
+        if isinstance(instance, (Contact, Subscription)) and (
+                getattr(instance, "id" if isinstance(instance, Contact) else "contact_id") in wanted):
+            session.expire(instance)
 
 
 def set_topic(session: so.Session, contact: Contact, mailing_list: MailingList, wanted: bool, proof: Proof) -> bool:

@@ -1,0 +1,227 @@
+"""Reports in, people's statuses out: stored once, read by the workers, applied as the rules say."""
+
+import threading
+
+import pytest
+import sqlalchemy as sa
+
+from listserver.bounces import intake
+from listserver.extensions import db
+from listserver.models import (
+    ConsentRecord,
+    Contact,
+    DeliveryReport,
+    EmailKind,
+    Event,
+    EventKind,
+    OutboxMessage,
+    ReportSource,
+    Subscription,
+    Suppression,
+)
+from tests.conftest import SUBSCRIBER, contact_of
+
+
+def dsn(recipient: str, status: str, diagnostic: str, original_message_id: str, bounce_id: str) -> str:
+    """A delivery status notification as Postfix writes one (RFC 3464)."""
+    return f"""Return-Path: <>
+Delivered-To: bounces@localhost
+From: MAILER-DAEMON@mx.example-shop.net (Mail Delivery System)
+To: bounces@localhost
+Subject: Undelivered Mail Returned to Sender
+Message-ID: <{bounce_id}@mx.example-shop.net>
+Date: Tue, 1 Dec 2026 10:00:00 +0000
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="B"
+
+--B
+Content-Type: text/plain; charset=us-ascii
+
+I'm sorry to have to inform you that your message could not be delivered.
+
+--B
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.example-shop.net
+Arrival-Date: Tue, 1 Dec 2026 09:59:58 +0000
+
+Final-Recipient: rfc822; {recipient}
+Original-Recipient: rfc822;{recipient}
+Action: failed
+Status: {status}
+Remote-MTA: dns; mail.example-shop.net
+Diagnostic-Code: smtp; {diagnostic}
+
+--B
+Content-Type: text/rfc822-headers
+
+From: listserver <noreply@localhost>
+To: {recipient}
+Subject: Here is what you asked for
+Message-ID: {original_message_id}
+
+--B--
+"""
+
+
+def message_id_of(session, kind: EmailKind) -> str:
+    row = session.execute(sa.select(OutboxMessage).where(OutboxMessage.kind == kind)).scalar_one()
+    return f"<{row.idempotency_key}.{row.id}@localhost>"
+
+
+def take_in(app, *arrivals) -> int:
+    with app.app_context(), db.session() as s:
+        stored = intake.receive(s, arrivals)
+        s.commit()
+        return stored
+
+
+def bounce(session, status: str, diagnostic: str, *, kind=EmailKind.LEAD_MAGNET, bounce_id="b1"):
+    raw = dsn(SUBSCRIBER, status, diagnostic, message_id_of(session, kind), bounce_id)
+    return intake.Arrival(ReportSource.MAIL, f"<{bounce_id}@mx.example-shop.net>", raw)
+
+
+def timeline(session, kind: EventKind) -> list[dict]:
+    return [e.data for e in session.scalars(sa.select(Event).where(Event.kind == kind).order_by(Event.id))]
+
+
+def test_a_hard_bounce_cleans_and_suppresses_the_address(app, subscriber, session, process_reports):
+    assert take_in(app, bounce(session, "5.1.1", f"550 5.1.1 <{SUBSCRIBER}>: Recipient address rejected: "
+                                                 "User unknown in virtual mailbox table")) == 1
+    process_reports(app)
+    contact = contact_of(session, SUBSCRIBER)
+    assert contact.status == "cleaned" and contact.email_check == "undeliverable"
+    assert session.scalar(sa.select(Suppression.reason)) == "cleaned"
+    [bounced] = timeline(session, EventKind.BOUNCED)
+    assert bounced["type"] == "hard" and bounced["status"] == "5.1.1" and bounced["source"] == "mail"
+    assert SUBSCRIBER not in bounced["reason"] and "<address>" in bounced["reason"]
+    assert timeline(session, EventKind.STATUS_CHANGED)[-1] == {"old": "subscribed", "new": "cleaned",
+                                                                "reason": "hard bounce"}
+    report = session.scalars(sa.select(DeliveryReport)).one()
+    assert report.contact_id == contact.id and report.outbox_message_id is not None
+    assert report.recipient_domain == "example-shop.net" and SUBSCRIBER not in report.reason
+
+
+def test_a_policy_block_is_kept_but_never_held_against_the_person(app, subscriber, session, process_reports):
+    take_in(app, bounce(session, "5.7.1", f"550 5.7.1 <{SUBSCRIBER}>: Recipient address rejected: "
+                                          "Access denied. Sender IP blocked by policy (see spamhaus.org)"))
+    process_reports(app)
+    assert contact_of(session, SUBSCRIBER).status == "subscribed"
+    assert session.scalar(sa.select(sa.func.count(Suppression.id))) == 0
+    assert [e["type"] for e in timeline(session, EventKind.BOUNCED)] == ["other"]
+
+
+def test_a_bounce_of_an_email_sent_before_they_engaged_cleans_nobody(app, subscriber, session, process_reports):
+    # The confirmation went out, then they clicked its link; a late "no such user" for it is wrong.
+    take_in(app, bounce(session, "5.1.1", "550 5.1.1 User unknown", kind=EmailKind.CONFIRMATION))
+    process_reports(app)
+    assert contact_of(session, SUBSCRIBER).status == "subscribed"
+    assert [e["type"] for e in timeline(session, EventKind.BOUNCED)] == ["hard"]
+
+
+def test_a_report_that_arrives_twice_counts_once(app, subscriber, session, process_reports):
+    arrival = bounce(session, "4.2.2", "452 4.2.2 Mailbox full")
+    assert take_in(app, arrival, arrival) == 1
+    assert take_in(app, arrival) == 0
+    process_reports(app)
+    assert [e["type"] for e in timeline(session, EventKind.BOUNCED)] == ["soft"]
+    assert contact_of(session, SUBSCRIBER).status == "subscribed"
+
+
+def test_a_complaint_unsubscribes_from_everything_and_suppresses(app, subscriber, session, process_reports):
+    arf = f"""From: staff@hotmail.example
+To: bounces@localhost
+Subject: complaint about message
+Message-ID: <arf1@hotmail.example>
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=feedback-report; boundary="A"
+
+--A
+Content-Type: text/plain
+
+This is an email abuse report.
+
+--A
+Content-Type: message/feedback-report
+
+Feedback-Type: abuse
+User-Agent: SomeGenerator/1.0
+Version: 1
+Original-Rcpt-To: {SUBSCRIBER}
+
+--A
+Content-Type: message/rfc822
+
+From: listserver <noreply@localhost>
+To: {SUBSCRIBER}
+Subject: Here is what you asked for
+Message-ID: {message_id_of(session, EmailKind.LEAD_MAGNET)}
+
+Hello
+--A--
+"""
+    take_in(app, intake.Arrival(ReportSource.MAIL, "<arf1@hotmail.example>", arf))
+    process_reports(app)
+    contact = contact_of(session, SUBSCRIBER)
+    assert contact.status == "complained"
+    assert {s.status for s in contact.subscriptions} == {"unsubscribed"}
+    assert session.scalar(sa.select(Suppression.reason)) == "complained"
+    withdrawn = session.scalars(sa.select(ConsentRecord.method).where(ConsentRecord.action == "withdrawn")).all()
+    assert withdrawn == ["provider", "provider"]
+    assert len(timeline(session, EventKind.COMPLAINED)) == 1
+
+
+def test_junk_is_kept_as_unknown_and_does_not_hold_up_the_rest(app, subscriber, session, process_reports):
+    take_in(app, intake.Arrival(ReportSource.MAIL, "junk", "\x00\xff not a message at all \ud800"[:30]),
+            bounce(session, "5.1.1", "550 5.1.1 User unknown"))
+    process_reports(app)
+    kinds = dict(session.execute(sa.select(DeliveryReport.external_id, DeliveryReport.kind)).all())
+    assert kinds["junk"] == "unknown"
+    assert contact_of(session, SUBSCRIBER).status == "cleaned"
+    assert session.scalar(sa.select(sa.func.count()).select_from(DeliveryReport)
+                          .where(DeliveryReport.processed_at.is_(None))) == 0
+
+
+def test_a_worker_killed_half_way_applies_nothing_and_the_next_applies_once(app, subscriber, session,
+                                                                           process_reports):
+    take_in(app, bounce(session, "5.1.1", "550 5.1.1 User unknown"))
+    with app.app_context(), db.session() as s:
+        assert intake.process(s, app.config["SETTINGS"]) == 1
+        s.rollback()  # the worker died before its commit
+    assert contact_of(session, SUBSCRIBER).status == "subscribed"
+    process_reports(app)
+    process_reports(app)
+    assert contact_of(session, SUBSCRIBER).status == "cleaned"
+    assert len(timeline(session, EventKind.BOUNCED)) == 1
+    assert len([e for e in timeline(session, EventKind.STATUS_CHANGED) if e["new"] == "cleaned"]) == 1
+
+
+def test_two_workers_at_once_read_each_report_once(app, subscriber, session, database_url):
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite has one writer at a time; nothing can run at once")
+    arrivals = [bounce(session, "4.2.2", "452 4.2.2 Mailbox full", bounce_id=f"b{n}") for n in range(40)]
+    take_in(app, *arrivals)
+    start = threading.Barrier(2)
+
+    def work():
+        with app.app_context(), db.session() as s:
+            start.wait()
+            while intake.process(s, app.config["SETTINGS"], limit=5):
+                s.commit()
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert len(timeline(session, EventKind.BOUNCED)) == 40
+    assert contact_of(session, SUBSCRIBER).status == "subscribed"
+
+
+def test_a_report_for_an_address_we_do_not_know_is_kept_without_a_contact(app, subscriber, session,
+                                                                           process_reports):
+    take_in(app, intake.Arrival(ReportSource.MAIL, "<x@mx>", dsn(
+        "stranger@example-shop.net", "5.1.1", "550 5.1.1 User unknown", "<not-ours@elsewhere>", "x")))
+    process_reports(app)
+    report = session.scalars(sa.select(DeliveryReport)).one()
+    assert report.kind == "hard" and report.contact_id is None
+    assert session.scalar(sa.select(sa.func.count(Contact.id)).where(Contact.status == "cleaned")) == 0
+    assert session.scalar(sa.select(sa.func.count(Subscription.id)).where(Subscription.status == "active")) == 2
