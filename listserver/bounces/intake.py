@@ -27,7 +27,6 @@ import sqlalchemy.orm as so
 from sqlalchemy.dialects import postgresql, sqlite
 
 from listserver import tokens
-from listserver.bounces import messages, smtp
 from listserver.bounces.providers import READERS as PROVIDER_READERS
 from listserver.bounces.reports import Report
 from listserver.contacts import lifecycle
@@ -52,8 +51,6 @@ BATCH = 500  # reports read and applied per transaction
 Reader = Callable[[str], list[Report]]
 
 READERS: dict[ReportSource, Reader] = {
-    ReportSource.MAIL: messages.read,
-    ReportSource.SMTP: smtp.read,
     **PROVIDER_READERS,
 }
 
