@@ -17,7 +17,7 @@ from listserver.models import ReportKind
 TEXT_LIMIT = 4000
 
 ENHANCED_CODE = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.]*\d)")
-REPLY_CODE = re.compile(r"(?<![\d.])([245]\d\d)(?=[ \-]|$)")
+REPLY_CODE = re.compile(r"(?<![\d.])([245]\d\d)(?=[ :\-]|$)")
 
 def _phrases(*phrases: str) -> re.Pattern[str]:
     """One pattern for phrases that each begin a word. Python's re tries every branch at every position;
@@ -39,7 +39,7 @@ EXCHANGE_NOT_FOUND = re.compile(r"resolver\.adr\.(?:ex)?recip(?:ient)?notfound")
 # a help page's path): taken out before reading words. A host needs three labels here so that two sentences
 # run together ("exist.please") stay words. Linear, whatever the junk.
 NOT_WORDS = re.compile(r"(?<![\w.-])(?:[a-z0-9-]{1,63}\.){2,}[a-z]{2,63}(?![\w-])|#?\d[\d.:-]*")
-NOT_WORD_TOKENS = ("@", "://", "www.")
+SEPARATORS = str.maketrans("<>()[]{}:;,\"", " " * 12)
 
 # Not the address's fault: the sender, the sending server, the message, or how much we send.
 POLICY_WITHIN = ("spam", "reputation", "phish", "spoof", "malware", "authenticat", "blacklist", "black list",
@@ -47,7 +47,7 @@ POLICY_WITHIN = ("spam", "reputation", "phish", "spoof", "malware", "authenticat
 POLICY = _phrases(
     r"block", r"banned\b", r"denied\b", r"bulk\b", r"junk\b", r"polic(?:y|ies)\b", r"prohibit",
     r"not (?:permitted|allowed|authori[sz]ed)\b", r"unauthori[sz]ed\b", r"forbidden\b", r"restrict",
-    r"(?:rbl|dnsbl|rhsbl)\b", r"listed (?:on|at|by)\b", r"(?:is|are|currently|been|ip) listed\b", r"delist",
+    r"(?:rbl|dnsbl|rhsbl)s?\b", r"listed (?:on|at|by)\b", r"(?:is|are|currently|been|ip) listed\b", r"delist",
     r"virus", r"content\b(?!-)", r"attachment", r"filter", r"quarantin", r"dmarc\b", r"spf\b", r"dkim\b", r"relay",
     r"reverse dns", r"rdns\b", r"ptr\b", r"helo\b", r"ehlo\b",
     r"sender'?s? (?:address|domain|verif|ip|is |rejected|not|mx)", r"unknown sender\b", r"sender unknown\b",
@@ -199,9 +199,13 @@ def _classify(status_text: str, diagnostic: str) -> ReportKind:
 
 
 def _without_addresses(lowered: str) -> str:
-    if not any(mark in lowered for mark in NOT_WORD_TOKENS):
-        return lowered
-    return " ".join(token for token in lowered.split() if not any(mark in token for mark in NOT_WORD_TOKENS))
+    """The text without links, and without addresses even where punctuation sticks to them ("(anna@x:blocked)")."""
+    if "://" in lowered or "www." in lowered:
+        lowered = " ".join(token for token in lowered.split() if "://" not in token and not token.startswith("www."))
+    lowered = lowered.translate(SEPARATORS)
+    if "@" in lowered:
+        lowered = " ".join(token for token in lowered.split() if "@" not in token)
+    return lowered
 
 
 def _about_policy(words: str) -> bool:
