@@ -27,6 +27,7 @@ import sqlalchemy.orm as so
 from sqlalchemy.dialects import postgresql, sqlite
 
 from listserver import tokens
+from listserver.bounces import messages
 from listserver.bounces.providers import READERS as PROVIDER_READERS
 from listserver.bounces.reports import Report
 from listserver.contacts import lifecycle
@@ -51,6 +52,7 @@ BATCH = 500  # reports read and applied per transaction
 Reader = Callable[[str], list[Report]]
 
 READERS: dict[ReportSource, Reader] = {
+    ReportSource.MAIL: messages.read,
     **PROVIDER_READERS,
 }
 
