@@ -39,6 +39,7 @@ CHARSET = re.compile(r"""charset\s*=\s*"?([\w.:-]{1,40})""", re.I)
 ADDRESS = re.compile(r"(?<![\w.!#$%&'*+/=?^`{|}~-])[\w.!#$%&'*+/=?^`{|}~-]{1,64}+@[\w-]{1,63}(?:\.[\w-]{1,63})+")
 RETURN_PATH = re.compile(rf"{tokens.RETURN_PATH_LOCAL}\+[\w.-]{{1,60}}@[\w-]{{1,63}}(?:\.[\w-]{{1,63}})+", re.I)
 RETURNED_MESSAGE_ID = re.compile(r"^message-id:[ \t]*(<[^<>\s]{1,250}>)", re.I | re.M)
+CONTINUED_REPLY = re.compile(r"([245]\d\d)[ -]([245]\.\d{1,3}\.\d{1,3}) ")
 TAG = re.compile(r"<[^<>]{0,2000}>")
 
 # A plain-text bounce: who sends it, what it is called, and where its copy of our email begins.
@@ -295,15 +296,19 @@ def _windows(notification: str, recipients: list[str]) -> dict[str, str]:
     lowered = notification.lower()
     found = sorted((at, r) for r in recipients if (at := lowered.find(r.lower())) >= 0)
     ends = [at for at, _ in found[1:]] + [len(notification)]
-    return {recipient: " ".join(notification[start:min(end, start + WINDOW)].split())
+    return {recipient: " ".join(notification[start + len(recipient):min(end, start + WINDOW)].split()).lstrip(">]):;, ")
             for (start, recipient), end in zip(found, ends)}
 
 
 def _reason(diagnostic: str) -> str:
     """The diagnostic without its type ("smtp; 550 ..." -> "550 ..."), short."""
     kind, separator, rest = diagnostic.partition(";")
-    text = rest if separator and " " not in kind.strip() and len(kind) < 20 else diagnostic
-    return " ".join(text.split())[:REASON_LIMIT]
+    text = " ".join((rest if separator and " " not in kind.strip() and len(kind) < 20 else diagnostic).split())
+    first = CONTINUED_REPLY.match(text)
+    if first:  # "550-5.7.1 Our system ... 550-5.7.1 likely unsolicited": the code once is enough
+        text = first.group(0) + text[first.end():].replace(f" {first.group(1)}-{first.group(2)} ", " ").replace(
+            f" {first.group(1)} {first.group(2)} ", " ")
+    return text[:REASON_LIMIT]
 
 
 def _date(value: str | None) -> dt.datetime | None:
