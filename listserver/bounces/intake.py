@@ -27,7 +27,7 @@ import sqlalchemy.orm as so
 from sqlalchemy.dialects import postgresql, sqlite
 
 from listserver import tokens
-from listserver.bounces import messages
+from listserver.bounces import messages, smtp
 from listserver.bounces.providers import READERS as PROVIDER_READERS
 from listserver.bounces.reports import Report
 from listserver.contacts import lifecycle
@@ -53,6 +53,7 @@ Reader = Callable[[str], list[Report]]
 
 READERS: dict[ReportSource, Reader] = {
     ReportSource.MAIL: messages.read,
+    ReportSource.SMTP: smtp.read,
     **PROVIDER_READERS,
 }
 
@@ -89,7 +90,8 @@ def receive(session: so.Session, arrivals: Iterable[Arrival]) -> int:
         return 0
     insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)
     statement = insert(DeliveryReport).on_conflict_do_nothing(index_elements=["source", "external_id"])
-    return sum(session.execute(statement.values(rows[start:start + BATCH])).rowcount
+    # Counted by RETURNING: through SQLAlchemy and psycopg the rowcount of this statement is -1.
+    return sum(len(session.execute(statement.values(rows[start:start + BATCH]).returning(DeliveryReport.id)).all())
                for start in range(0, len(rows), BATCH))
 
 

@@ -8,7 +8,6 @@ import os
 import smtplib
 import ssl
 from collections.abc import Iterable
-from dataclasses import dataclass
 from email.header import Header
 from email.message import EmailMessage
 from pathlib import Path
@@ -17,22 +16,13 @@ from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
 
+from listserver.bounces.smtp import Refusal
 from listserver.mail.emails import Rendered
 from listserver.models import OutboxMessage
 from listserver.settings import Settings
 
 # Long List-Unsubscribe URLs must stay on one line: folding would turn them into encoded-words.
 _POLICY = email.policy.SMTP.clone(max_line_length=998)
-
-
-@dataclass(frozen=True)
-class Refusal:
-    """A receiving server's no to a recipient, at RCPT or after DATA: what the reply said."""
-
-    stage: str  # "RCPT" or "DATA"
-    code: int
-    reply: str
-    recipient: str
 
 
 class MailError(Exception):
