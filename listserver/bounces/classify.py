@@ -49,10 +49,10 @@ POLICY = _phrases(
     r"not (?:permitted|allowed|authori[sz]ed)\b", r"unauthori[sz]ed\b", r"forbidden\b", r"restrict",
     r"(?:rbl|dnsbl|rhsbl)s?\b", r"listed (?:on|at|by)\b", r"(?:is|are|currently|been|ip) listed\b", r"delist",
     r"virus", r"content\b(?!-)", r"attachment", r"filter", r"quarantin", r"dmarc\b", r"spf\b", r"dkim\b", r"relay",
-    r"reverse dns", r"rdns\b", r"ptr\b", r"helo\b", r"ehlo\b",
+    r"reverse (?:dns|lookup|mapping|resolution)", r"rdns\b", r"ptr\b", r"helo\b", r"ehlo\b",
     r"sender'?s? (?:address|domain|verif|ip|is |rejected|not|mx)", r"unknown sender\b", r"sender unknown\b",
     r"complain", r"abuse\b", r"rate limit", r"unusual rate\b", r"at a rate\b", r"rate of\b", r"too many\b",
-    r"throttl", r"volume\b", r"frequency\b", r"slow down\b", r"sending (?:quota|limit)",
+    r"too (?:quickly|fast)\b", r"throttl", r"volume\b", r"frequency\b", r"slow down\b", r"sending (?:quota|limit)",
     r"daily (?:user )?(?:sending )?(?:quota|limit)", r"gr[ae]y ?list", r"(?:white|allow) ?list", r"challenge",
     r"(?:start)?tls\b", r"encrypt", r"(?:message|mail|email|ip|client host|host|connection) (?:was |has been |is )?"
     r"(?:rejected|refused)", r"rejected (?:due to|for|because|as|by)\b",
@@ -76,7 +76,7 @@ DISABLED = _phrases(r"(?:disabled|deactivated|inactive|suspended|locked|frozen|n
 
 ADDRESS_GONE = _phrases(
     r"user unknown\b", r"unknown (?:user|recipient|mailbox|address|account|local[- ]?part|alias)",
-    r"(?:recipient|mailbox|address|account|alias) (?:is )?unknown\b",
+    r"(?:recipient|mailbox|address|addressee|account|alias) (?:is )?unknown\b",
     r"no such (?:user|recipient|mailbox|account|address|person|local user)",
     r"no (?:mailbox|account) (?:here|by that name)",
     r"mailbox not found\b", r"(?:user|recipient|mailbox|address|account|addressee)s? (?:was |were )?not found\b",

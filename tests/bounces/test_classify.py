@@ -40,6 +40,8 @@ GMAIL_NO_SUCH_USER = (
     (None, "Unrouteable address", HARD),
     ("550", "Mailbox does not exist", HARD),
     ("5.0.0", "smtp; 550 Benutzer unbekannt", HARD),
+    (None, "550 Addressee unknown, relay=mx.example.net", OTHER),  # "relay": doubt goes to the safe side
+    (None, "550 Addressee unknown", HARD),
     # Mailbox full, temporary failures, and a disabled account (see classify.CODES for why SOFT).
     ("5.2.2", "smtp; 552 5.2.2 <anna@example.net>: user is over quota", SOFT),
     ("4.2.2", "smtp; 452-4.2.2 The email account that you tried to reach is over quota.", SOFT),
@@ -80,6 +82,8 @@ GMAIL_NO_SUCH_USER = (
     ("5.0.0", "smtp; 550 Sender verify failed", OTHER),
     (None, "554 5.7.1 <anna@example.net>: Relay access denied", OTHER),
     ("4.7.1", "smtp; 451 4.7.1 Greylisting in action, please come back later", OTHER),
+    ("4.2.1", "smtp; 450 4.2.1 The user you are trying to contact is receiving mail too quickly", OTHER),
+    ("5.0.0", "smtp; 550 Sender IP reverse lookup rejected", OTHER),
     ("5.7.1", "smtp; 550 5.7.1 Email rejected per DMARC policy for example.org", OTHER),
     ("5.7.1", "smtp; 550 5.7.1 Requested action not taken: mailbox unavailable", OTHER),
     ("5.0.0", "x-postfix; mail for example.net loops back to myself", OTHER),  # our routing, not the address
