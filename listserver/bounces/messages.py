@@ -204,9 +204,6 @@ def _parse(text: str, depth: int, count: list[int]) -> _Part:
                 if chunk.startswith("--") or count[0] >= MAX_PARTS:
                     break
                 part.parts.append(_parse(chunk.partition("\n")[2], depth + 1, count))
-    elif kind == "message/rfc822" and depth < MAX_DEPTH:
-        # The returned email: its headers tie the bounce to our message; its body is not read.
-        part.parts.append(_Part(_headers(body.partition("\n\n")[0]), ""))
     return part
 
 
@@ -251,8 +248,8 @@ def _returned(parts: list[_Part]) -> dict[str, str]:
     for part in parts:
         if part.content_type == "text/rfc822-headers":
             return _headers(_decoded(part))
-        if part.content_type == "message/rfc822" and part.parts:
-            return part.parts[0].headers
+        if part.content_type == "message/rfc822":  # its headers only: the body is our own email
+            return _headers(part.body.partition("\n\n")[0])
     return {}
 
 
