@@ -18,12 +18,23 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from listserver import tokens
+from listserver.bounces import intake, smtp
+from listserver.bounces import jobs as bounce_jobs
+from listserver.bounces.smtp import Refusal
 from listserver.contacts import lifecycle
 from listserver.contacts.links import Links
 from listserver.mail import emails
 from listserver.mail.deliverability import check_domain
-from listserver.mail.transport import PermanentMailError, TransientMailError, Transport, build_message
-from listserver.models import Contact, Deliverability, EmailKind, EventKind, OutboxMessage, OutboxStatus
+from listserver.mail.transport import MailError, TransientMailError, Transport, build_message
+from listserver.models import (
+    Contact,
+    Deliverability,
+    EmailKind,
+    EventKind,
+    OutboxMessage,
+    OutboxStatus,
+    ReportSource,
+)
 from listserver.models._types import utcnow
 from listserver.settings import Settings
 
@@ -144,27 +155,43 @@ def deliver(session: so.Session, message_id: int, transport: Transport, settings
         transport.send(build_message(message, rendered, settings), tokens.return_path(message.id, settings))
     except emails.NothingToSend as exc:
         return _finish(session, message, OutboxStatus.SKIPPED, str(exc))
-    except TransientMailError as exc:
-        if message.attempts >= MAX_ATTEMPTS:
-            return _finish(session, message, OutboxStatus.FAILED, str(exc))
-        message.next_attempt_at = utcnow() + dt.timedelta(seconds=30 * 2 ** message.attempts)
-        return _finish(session, message, OutboxStatus.QUEUED, str(exc))
-    except PermanentMailError as exc:
-        return _finish(session, message, OutboxStatus.FAILED, str(exc))
+    except MailError as exc:
+        report = _refusal_report(message, exc.refusal, settings)
+        if isinstance(exc, TransientMailError) and message.attempts < MAX_ATTEMPTS:
+            message.next_attempt_at = utcnow() + dt.timedelta(seconds=30 * 2 ** message.attempts)
+            return _finish(session, message, OutboxStatus.QUEUED, str(exc), report)
+        return _finish(session, message, OutboxStatus.FAILED, str(exc), report)
     message.sent_at = utcnow()
     return _finish(session, message, OutboxStatus.SENT, None)
 
 
-def _finish(session: so.Session, message: OutboxMessage, status: OutboxStatus, error: str | None):
+def _finish(session: so.Session, message: OutboxMessage, status: OutboxStatus, error: str | None,
+            report: intake.Arrival | None = None):
     message.status = status
     message.last_error = error[:500] if error else None
     if status != OutboxStatus.QUEUED:
         message.claimed_at = None
+    reported = report is not None and intake.receive(session, [report]) > 0
     session.commit()  # Own transaction: a send's outcome stays even if the worker dies next (no resend)
+    if reported:
+        bounce_jobs.wake()
     if status in (OutboxStatus.SKIPPED, OutboxStatus.FAILED):
         # Not the error itself: an SMTP reply often quotes the address. It is in last_error.
         log.info("outbox message %s %s (%s)", message.id, status.value, message.kind)
     return status
+
+
+def _refusal_report(message: OutboxMessage, refusal: Refusal | None, settings: Settings) -> intake.Arrival | None:
+    """A refusal of the recipient as a delivery report, read like any bounce.
+
+    A 4xx after DATA is left out: the recipient was accepted, and what the message met (a busy
+    server, a greylist) is not news about the address. A 4xx at RCPT counts once per email, however
+    often the retries meet it, so that one slow email is not several soft bounces.
+    """
+    if refusal is None or (refusal.stage != "RCPT" and refusal.code < 500):
+        return None
+    return intake.Arrival(ReportSource.SMTP, f"{message.id}.{refusal.code // 100}xx",
+                          smtp.record(refusal, tokens.return_path(message.id, settings), utcnow()))
 
 
 def hand_over(session: so.Session, dispatch: Dispatcher, settings: Settings, now: dt.datetime | None = None) -> int:
