@@ -49,6 +49,9 @@ class Settings:
     # The domain of every email's return path (bounces+<token>@this domain), where bounces come
     # back: its MX must lead to `listserver inbound` or a mailbox listserver reads. Empty: mail_from's.
     bounce_domain: str = ""
+    # The largest bounce message taken (`listserver inbound`, `bounces ingest`): ours are small, and
+    # a bounce quotes one of them at most.
+    inbound_max_bytes: int = 1024 * 1024
 
     confirm_token_days: int = 7
     preferences_token_days: int = 365

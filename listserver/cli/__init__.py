@@ -30,5 +30,6 @@ def main() -> None:
 
 
 for command in (serve.run, serve.worker, serve.scheduler, database.db_group, forms.lists_group, forms.forms_group,
-                contacts.contacts_group, accounts.tokens_group, accounts.users_group, bounces.bounces_group):
+                contacts.contacts_group, accounts.tokens_group, accounts.users_group, bounces.bounces_group,
+                bounces.inbound):
     main.add_command(command)

@@ -14,11 +14,12 @@ from listserver.cli import embedded
 from listserver.extensions import db
 
 
-def _wait_for_signal() -> None:
+def stop_on_signal() -> threading.Event:
+    """An event that SIGINT or SIGTERM sets, from now on: a process says it is ready after this."""
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    stop.wait()
+    return stop
 
 
 @click.command()
@@ -59,10 +60,11 @@ def worker(threads: int | None) -> None:
     settings = current_app.config["SETTINGS"]
     if not settings.redis_url:
         raise click.ClickException("a separate worker needs LISTSERVER_REDIS_URL; `listserver run` has its own")
+    stop = stop_on_signal()
     w = services.task_queue().worker(threads or settings.worker_threads)
     w.start()
     click.echo(f"worker started with {threads or settings.worker_threads} threads")
-    _wait_for_signal()
+    stop.wait()
     w.stop()
 
 
@@ -70,9 +72,7 @@ def worker(threads: int | None) -> None:
 @with_appcontext
 def scheduler() -> None:
     """Hand emails to the workers and run periodic jobs; one per deployment (a Redis lock keeps extra ones idle)."""
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+    stop = stop_on_signal()
     app = current_app._get_current_object()
     click.echo("scheduler started: " + ", ".join(str(job) for job in schedule.jobs_of(app)))
     schedule.Scheduler(app).run_forever(stop)
