@@ -1,0 +1,264 @@
+"""Bounce intake: reports a second per worker process, from arrival to the contact's new state.
+
+One command, loopback PostgreSQL, about a minute:
+
+    .venv/bin/python bench/intake_bench.py [--contacts 200000] [--reports 5000]
+
+What it does:
+
+1. Recreates a dedicated PostgreSQL database (default `listserver_bench_intake`), runs the
+   migrations and generates subscribed contacts, each with one subscription and one email sent
+   ten days ago, in set-based SQL.
+2. DSN mail: `--reports` bounce messages in the style of Postfix (RFC 3464), 40 % "user
+   unknown" (hard), 30 % "mailbox full" (soft), 30 % blocked by policy (other), half naming our
+   email by its return path (VERP), half only by the Message-ID in the returned headers. Each
+   arrives as `listserver inbound` takes one (stored, committed), then the worker's actor reads
+   them all. One process does both, so the figure is per worker process.
+3. Webhook JSON: as many events of the generic hook (signed the Standard Webhooks way: 40 %
+   bounces as above, 30 % opens, 20 % deliveries, 10 % complaints), each POSTed to
+   /hooks/standard through the app (signature check, JSON, storage; WSGI in this process), then
+   read by the actor.
+4. Checks the outcome (hard bounces cleaned, complaints complained, nobody else), prints reports
+   a second for each input against the target (500) and GNU Mailman 3's 59 to 101 DSNs a second
+   on this kind of machine, and exits 1 if a target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psycopg
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from listserver import create_app, migrate, tokens  # noqa: E402
+from listserver.bounces import intake  # noqa: E402
+from listserver.bounces import jobs as bounce_jobs  # noqa: E402
+from listserver.extensions import db  # noqa: E402
+from listserver.models import ReportSource  # noqa: E402
+from listserver.settings import Settings  # noqa: E402
+
+TARGET = 500.0
+MAILMAN = "59 to 101"
+SECRET = "whsec_" + base64.b64encode(b"bench-secret-bench-secret-bench!").decode()
+SHAPES = [("hard", "5.1.1", "550 5.1.1 <{to}>: Recipient address rejected: User unknown in virtual mailbox table")] * 4 \
+    + [("soft", "4.2.2", "452 4.2.2 <{to}>: Mailbox full")] * 3 \
+    + [("other", "5.7.1", "554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org")] * 3
+
+DSN = """Return-Path: <>
+Delivered-To: {return_path}
+From: MAILER-DAEMON@mx.bench.example (Mail Delivery System)
+To: {return_path}
+Subject: Undelivered Mail Returned to Sender
+Message-ID: <{n}.bounce@mx.bench.example>
+Date: Tue, 1 Dec 2026 10:00:00 +0000
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="B{n}"
+
+--B{n}
+Content-Type: text/plain; charset=us-ascii
+
+This is the mail system at host mx.bench.example.
+
+I'm sorry to have to inform you that your message could not
+be delivered to one or more recipients.
+
+--B{n}
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.bench.example
+X-Postfix-Queue-ID: 4F{n}
+Arrival-Date: Tue, 1 Dec 2026 09:59:58 +0000
+
+Final-Recipient: rfc822; {to}
+Original-Recipient: rfc822;{to}
+Action: failed
+Status: {status}
+Remote-MTA: dns; mail.bench.example
+Diagnostic-Code: smtp; {diagnostic}
+
+--B{n}
+Content-Type: text/rfc822-headers
+
+From: listserver <noreply@bench.example>
+To: {to}
+Subject: Here is what you asked for
+Message-ID: {message_id}
+
+--B{n}--
+"""
+
+
+def recreate(dsn: str, name: str) -> str:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return dsn.rsplit("/", 1)[0] + "/" + name
+
+
+def populate(engine: sa.Engine, contacts: int) -> None:
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO mailing_list (key, name, description, public, double_opt_in, created_at) "
+                             "VALUES ('news', 'News', '', true, true, now())"))
+        conn.execute(sa.text("""
+            INSERT INTO contact (email, email_key, status, language, attributes, attribute_sources, quality_flags,
+                                 frequency, confirm_version, link_version, created_at, updated_at, confirmed_at,
+                                 last_engaged_at)
+            SELECT 'p' || g || '@bench.example', 'p' || g || '@bench.example', 'subscribed', 'en', '{}', '{}', '[]',
+                   'all', 2, 1, now() - interval '100 days', now(), now() - interval '100 days',
+                   now() - interval '100 days'
+            FROM generate_series(1, :n) AS g"""), {"n": contacts})
+        conn.execute(sa.text("""
+            INSERT INTO subscription (contact_id, list_id, status, created_at, confirmed_at)
+            SELECT id, 1, 'active', created_at, confirmed_at FROM contact"""))
+        conn.execute(sa.text("""
+            INSERT INTO outbox_message (idempotency_key, contact_id, kind, recipient, template, context, language,
+                                        status, attempts, created_at, next_attempt_at, sent_at)
+            SELECT md5(id::text), id, 'lead_magnet', email, 'lead_magnet', '{}', 'en', 'sent', 1,
+                   now() - interval '10 days', now() - interval '10 days', now() - interval '10 days'
+            FROM contact"""))
+        conn.execute(sa.text("ANALYZE"))
+
+
+def dsn_messages(settings: Settings, count: int) -> list[tuple[str, str, str]]:
+    """(expected kind, external id, raw message), one contact each."""
+    out = []
+    for n in range(1, count + 1):
+        kind, status, diagnostic = SHAPES[n % len(SHAPES)]
+        to = f"p{n}@bench.example"
+        message_id = f"<{hashlib.md5(str(n).encode()).hexdigest()}.{n}@bench.example>"
+        return_path = tokens.return_path(n, settings) if n % 2 else "bounces@bench.example"
+        raw = DSN.format(n=n, to=to, status=status, diagnostic=diagnostic.format(to=to), message_id=message_id,
+                         return_path=return_path)
+        out.append((kind, f"<{n}.bounce@mx.bench.example>", raw))
+    return out
+
+
+def hook_events(first: int, count: int) -> list[tuple[str, bytes]]:
+    """(expected kind, JSON body) for contacts first.. first+count-1."""
+    out = []
+    now = dt.datetime.now(dt.UTC).isoformat()
+    for n in range(first, first + count):
+        to = f"p{n}@bench.example"
+        slot = n % 10
+        if slot < 4:
+            kind, status, diagnostic = SHAPES[n % len(SHAPES)]
+            event = {"type": "bounce", "email": to, "status": status, "reason": diagnostic.format(to=to)}
+        elif slot < 7:
+            kind, event = "open", {"type": "open", "email": to,
+                                   "user_agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Firefox/131.0"}
+        elif slot < 9:
+            kind, event = "delivery", {"type": "delivery", "email": to}
+        else:
+            kind, event = "complaint", {"type": "complaint", "email": to}
+        event.update(timestamp=now, message_id=f"<{hashlib.md5(str(n).encode()).hexdigest()}.{n}@bench.example>")
+        out.append((kind, json.dumps(event).encode()))
+    return out
+
+
+def signed(body: bytes, webhook_id: str) -> dict[str, str]:
+    timestamp = str(int(time.time()))
+    key = base64.b64decode(SECRET.removeprefix("whsec_"))
+    mac = hmac.new(key, f"{webhook_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
+    return {"webhook-id": webhook_id, "webhook-timestamp": timestamp,
+            "webhook-signature": "v1," + base64.b64encode(mac).decode(), "Content-Type": "application/json"}
+
+
+def read_all(app) -> None:
+    """What the process_reports actor does, in this process."""
+    with app.app_context():
+        bounce_jobs.process_reports.fn()
+
+
+def outcome(engine: sa.Engine, first: int, count: int) -> dict[str, int]:
+    with engine.connect() as conn:
+        return dict(conn.execute(sa.text(
+            "SELECT status, count(*) FROM contact WHERE id BETWEEN :a AND :b GROUP BY status"),
+            {"a": first, "b": first + count - 1}).all())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--contacts", type=int, default=200_000)
+    parser.add_argument("--reports", type=int, default=5_000)
+    parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--database", default="listserver_bench_intake")
+    args = parser.parse_args()
+
+    url = recreate(args.postgres, args.database)
+    instance = tempfile.mkdtemp(prefix="listserver-intake-bench-")
+    settings = Settings(env="embedded", instance_path=instance, database_url=url,
+                        secret_keys=("bench-key-" + "x" * 40,), mail_from="listserver <noreply@bench.example>",
+                        standard_webhook_secret=SECRET).completed()
+    migrate.upgrade(settings)
+    app = create_app(settings)
+    engine = app.extensions["listserver.db"].engine
+    started = time.perf_counter()
+    populate(engine, args.contacts)
+    print(f"{args.contacts:,} contacts with a sent email each, generated in {time.perf_counter() - started:.1f}s")
+
+    results = {}
+    # DSN mail: each message stored and committed as the inbound receiver does, then read.
+    messages = dsn_messages(settings, args.reports)
+    started = time.perf_counter()
+    with app.app_context():
+        for _, external_id, raw in messages:
+            with db.session() as session:
+                intake.receive(session, [intake.Arrival(ReportSource.MAIL, external_id, raw)])
+                session.commit()
+    stored = time.perf_counter() - started
+    read_all(app)
+    results["dsn mail"] = (args.reports, time.perf_counter() - started, stored)
+    dsn_states = outcome(engine, 1, args.reports)
+    expected_clean = sum(1 for kind, _, _ in messages if kind == "hard")
+
+    # Webhook JSON through the app, one event per request.
+    events = hook_events(args.reports + 1, args.reports)
+    client = app.test_client()
+    started = time.perf_counter()
+    refused = 0
+    for n, (_, body) in enumerate(events):
+        answer = client.post("/hooks/standard", data=body, headers=signed(body, f"evt_{n}"))
+        refused += answer.status_code != 200
+    stored = time.perf_counter() - started
+    read_all(app)
+    results["webhook json"] = (args.reports, time.perf_counter() - started, stored)
+    hook_states = outcome(engine, args.reports + 1, args.reports)
+    hook_clean = sum(1 for kind, _ in events if kind == "hard")
+    hook_complained = sum(1 for kind, _ in events if kind == "complaint")
+
+    print(f"\nBounce intake, one process, PostgreSQL on loopback, {args.contacts:,} contacts "
+          f"(target >= {TARGET:.0f}/s; GNU Mailman 3: {MAILMAN} DSNs/s on this kind of machine)")
+    ok = True
+    for name, (count, seconds, storing) in results.items():
+        rate = count / seconds
+        ok &= rate >= TARGET
+        print(f"  {name:13} {count:,} reports in {seconds:5.2f}s = {rate:6.0f}/s  "
+              f"(arrival {storing:.2f}s, reading and applying {seconds - storing:.2f}s)  "
+              f"{'PASS' if rate >= TARGET else 'FAIL'}")
+    checks = {
+        "dsn: hard bounces cleaned": dsn_states.get("cleaned", 0) == expected_clean,
+        "dsn: nobody else changed": dsn_states.get("subscribed", 0) == args.reports - expected_clean,
+        "hook: every event accepted": refused == 0,
+        "hook: hard bounces cleaned": hook_states.get("cleaned", 0) == hook_clean,
+        "hook: complaints complained": hook_states.get("complained", 0) == hook_complained,
+    }
+    for name, passed in checks.items():
+        print(f"  {name}: {'yes' if passed else 'NO'}")
+    print(f"  states after: dsn {dsn_states}, hook {hook_states}")
+    return 0 if ok and all(checks.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
