@@ -52,9 +52,10 @@ from listserver.settings import Settings  # noqa: E402
 TARGET = 500.0
 MAILMAN = "59 to 101"
 SECRET = "whsec_" + base64.b64encode(b"bench-secret-bench-secret-bench!").decode()
-SHAPES = [("hard", "5.1.1", "550 5.1.1 <{to}>: Recipient address rejected: User unknown in virtual mailbox table")] * 4 \
-    + [("soft", "4.2.2", "452 4.2.2 <{to}>: Mailbox full")] * 3 \
-    + [("other", "5.7.1", "554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org")] * 3
+HARD = ("hard", "5.1.1", "550 5.1.1 <{to}>: Recipient address rejected: User unknown in virtual mailbox table")
+SOFT = ("soft", "4.2.2", "452 4.2.2 <{to}>: Mailbox full")
+BLOCKED = ("other", "5.7.1", "554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org")
+SHAPES = [HARD] * 4 + [SOFT] * 3 + [BLOCKED] * 3
 
 DSN = """Return-Path: <>
 Delivered-To: {return_path}

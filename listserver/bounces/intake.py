@@ -84,8 +84,8 @@ class Arrival:
 def receive(session: so.Session, arrivals: Iterable[Arrival]) -> int:
     """Store the reports not stored before; how many were new. The caller commits, then wakes the workers."""
     now = utcnow()
-    rows = [{"source": a.source, "external_id": a.external_id[:200], "raw": a.raw, "received_at": now,
-             "machine": False} for a in arrivals]
+    rows = [{"source": a.source, "external_id": storable(a.external_id)[:200], "raw": storable(a.raw),
+             "received_at": now, "machine": False} for a in arrivals]
     if not rows:
         return 0
     insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)
@@ -93,6 +93,13 @@ def receive(session: so.Session, arrivals: Iterable[Arrival]) -> int:
     # Counted by RETURNING: through SQLAlchemy and psycopg the rowcount of this statement is -1.
     return sum(len(session.execute(statement.values(rows[start:start + BATCH]).returning(DeliveryReport.id)).all())
                for start in range(0, len(rows), BATCH))
+
+
+def storable(text: str) -> str:
+    """Text PostgreSQL keeps as it is given: no NUL, no lone surrogates (junk mail carries both)."""
+    if text.isascii() and "\x00" not in text:
+        return text
+    return text.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
 
 
 def waiting(session: so.Session) -> bool:
