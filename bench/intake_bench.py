@@ -12,12 +12,17 @@ What it does:
 2. DSN mail: `--reports` bounce messages in the style of Postfix (RFC 3464), 40 % "user
    unknown" (hard), 30 % "mailbox full" (soft), 30 % blocked by policy (other), half naming our
    email by its return path (VERP), half only by the Message-ID in the returned headers. Each
-   arrives as `listserver inbound` takes one (stored, committed), then the worker's actor reads
-   them all. One process does both, so the figure is per worker process.
+   arrives as `listserver inbound` takes one (stored and committed on its own), from
+   `--senders` threads at once as concurrent SMTP sessions come, while one worker reads and
+   applies what has arrived, as the process_reports actor does (intake.process, a batch per
+   transaction). The clock runs from the first arrival to the last contact's new state.
 3. Webhook JSON: as many events of the generic hook (signed the Standard Webhooks way: 40 %
-   bounces as above, 30 % opens, 20 % deliveries, 10 % complaints), each POSTed to
-   /hooks/standard through the app (signature check, JSON, storage; WSGI in this process), then
-   read by the actor.
+   bounces as above, 30 % opens, 20 % deliveries, 10 % complaints), each POSTed on its own to
+   /hooks/standard through the app (signature check, JSON, storage; WSGI in this process), the
+   same way.
+   Everything runs in this one process (senders, app and worker share its interpreter), so
+   the figure is per process; the worker's own rate (its time reading and applying) is printed
+   beside it.
 4. Checks the outcome (hard bounces cleaned, complaints complained, nobody else), prints reports
    a second for each input against the target (500) and GNU Mailman 3's 59 to 101 DSNs a second
    on this kind of machine, and exits 1 if a target is missed.
@@ -33,7 +38,9 @@ import hmac
 import json
 import sys
 import tempfile
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psycopg
@@ -44,7 +51,6 @@ sys.path.insert(0, str(ROOT))
 
 from listserver import create_app, migrate, tokens  # noqa: E402
 from listserver.bounces import intake  # noqa: E402
-from listserver.bounces import jobs as bounce_jobs  # noqa: E402
 from listserver.extensions import db  # noqa: E402
 from listserver.models import ReportSource  # noqa: E402
 from listserver.settings import Settings  # noqa: E402
@@ -176,10 +182,35 @@ def signed(body: bytes, webhook_id: str) -> dict[str, str]:
             "webhook-signature": "v1," + base64.b64encode(mac).decode(), "Content-Type": "application/json"}
 
 
-def read_all(app) -> None:
-    """What the process_reports actor does, in this process."""
-    with app.app_context():
-        bounce_jobs.process_reports.fn()
+def pipeline(app, arrive, items: list, senders: int) -> tuple[float, float]:
+    """Items arrive from `senders` threads while one worker reads and applies them.
+
+    Returns the seconds from the first arrival to the last new state, and the worker's busy seconds.
+    """
+    arrived = threading.Event()
+    busy = [0.0]
+
+    def work():
+        with app.app_context(), db.session() as session:
+            while True:
+                started = time.perf_counter()
+                read = intake.process(session, app.config["SETTINGS"])
+                session.commit()
+                if read:
+                    busy[0] += time.perf_counter() - started
+                elif arrived.is_set() and not intake.waiting(session):
+                    return
+                else:
+                    time.sleep(0.005)
+
+    started = time.perf_counter()
+    worker = threading.Thread(target=work)
+    worker.start()
+    with ThreadPoolExecutor(senders) as pool:
+        list(pool.map(arrive, items))
+    arrived.set()
+    worker.join()
+    return time.perf_counter() - started, busy[0]
 
 
 def outcome(engine: sa.Engine, first: int, count: int) -> dict[str, int]:
@@ -195,6 +226,7 @@ def main() -> int:
     parser.add_argument("--reports", type=int, default=5_000)
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--database", default="listserver_bench_intake")
+    parser.add_argument("--senders", type=int, default=8, help="reports arriving at once (SMTP sessions, requests)")
     args = parser.parse_args()
 
     url = recreate(args.postgres, args.database)
@@ -210,31 +242,28 @@ def main() -> int:
     print(f"{args.contacts:,} contacts with a sent email each, generated in {time.perf_counter() - started:.1f}s")
 
     results = {}
-    # DSN mail: each message stored and committed as the inbound receiver does, then read.
     messages = dsn_messages(settings, args.reports)
-    started = time.perf_counter()
-    with app.app_context():
-        for _, external_id, raw in messages:
-            with db.session() as session:
-                intake.receive(session, [intake.Arrival(ReportSource.MAIL, external_id, raw)])
-                session.commit()
-    stored = time.perf_counter() - started
-    read_all(app)
-    results["dsn mail"] = (args.reports, time.perf_counter() - started, stored)
+
+    def store_message(item):
+        _, external_id, raw = item
+        with app.app_context(), db.session() as session:
+            intake.receive(session, [intake.Arrival(ReportSource.MAIL, external_id, raw)])
+            session.commit()
+
+    results["dsn mail"] = pipeline(app, store_message, messages, args.senders)
     dsn_states = outcome(engine, 1, args.reports)
     expected_clean = sum(1 for kind, _, _ in messages if kind == "hard")
 
-    # Webhook JSON through the app, one event per request.
     events = hook_events(args.reports + 1, args.reports)
-    client = app.test_client()
-    started = time.perf_counter()
-    refused = 0
-    for n, (_, body) in enumerate(events):
-        answer = client.post("/hooks/standard", data=body, headers=signed(body, f"evt_{n}"))
-        refused += answer.status_code != 200
-    stored = time.perf_counter() - started
-    read_all(app)
-    results["webhook json"] = (args.reports, time.perf_counter() - started, stored)
+    refused = []
+
+    def post_event(item):
+        n, (_, body) = item
+        answer = app.test_client().post("/hooks/standard", data=body, headers=signed(body, f"evt_{n}"))
+        if answer.status_code != 200:
+            refused.append(answer.status_code)
+
+    results["webhook json"] = pipeline(app, post_event, list(enumerate(events)), args.senders)
     hook_states = outcome(engine, args.reports + 1, args.reports)
     hook_clean = sum(1 for kind, _ in events if kind == "hard")
     hook_complained = sum(1 for kind, _ in events if kind == "complaint")
@@ -242,16 +271,15 @@ def main() -> int:
     print(f"\nBounce intake, one process, PostgreSQL on loopback, {args.contacts:,} contacts "
           f"(target >= {TARGET:.0f}/s; GNU Mailman 3: {MAILMAN} DSNs/s on this kind of machine)")
     ok = True
-    for name, (count, seconds, storing) in results.items():
-        rate = count / seconds
+    for name, (seconds, busy) in results.items():
+        rate = args.reports / seconds
         ok &= rate >= TARGET
-        print(f"  {name:13} {count:,} reports in {seconds:5.2f}s = {rate:6.0f}/s  "
-              f"(arrival {storing:.2f}s, reading and applying {seconds - storing:.2f}s)  "
-              f"{'PASS' if rate >= TARGET else 'FAIL'}")
+        print(f"  {name:13} {args.reports:,} reports from arrival to new state in {seconds:5.2f}s = {rate:5.0f}/s "
+              f"{'PASS' if rate >= TARGET else 'FAIL'}  (the worker alone: {args.reports / max(busy, 1e-9):5.0f}/s)")
     checks = {
         "dsn: hard bounces cleaned": dsn_states.get("cleaned", 0) == expected_clean,
         "dsn: nobody else changed": dsn_states.get("subscribed", 0) == args.reports - expected_clean,
-        "hook: every event accepted": refused == 0,
+        "hook: every event accepted": not refused,
         "hook: hard bounces cleaned": hook_states.get("cleaned", 0) == hook_clean,
         "hook: complaints complained": hook_states.get("complained", 0) == hook_complained,
     }

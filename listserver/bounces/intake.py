@@ -88,11 +88,19 @@ def receive(session: so.Session, arrivals: Iterable[Arrival]) -> int:
              "received_at": now, "machine": False} for a in arrivals]
     if not rows:
         return 0
-    insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)
-    statement = insert(DeliveryReport).on_conflict_do_nothing(index_elements=["source", "external_id"])
-    # Counted by RETURNING: through SQLAlchemy and psycopg the rowcount of this statement is -1.
-    return sum(len(session.execute(statement.values(rows[start:start + BATCH]).returning(DeliveryReport.id)).all())
-               for start in range(0, len(rows), BATCH))
+    return len(session.connection().execute(_store_new(session.get_bind().dialect.name), rows).all())
+
+
+_STORE_NEW: dict[str, sa.Insert] = {}
+
+
+def _store_new(dialect: str) -> sa.Insert:
+    """INSERT of reports that skips those stored before, returning the new ids; built once (compiling costs)."""
+    if dialect not in _STORE_NEW:
+        insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(DeliveryReport.__table__)
+        _STORE_NEW[dialect] = (insert.on_conflict_do_nothing(index_elements=["source", "external_id"])
+                               .returning(DeliveryReport.__table__.c.id))
+    return _STORE_NEW[dialect]
 
 
 def storable(text: str) -> str:
