@@ -57,7 +57,8 @@ def register_settings(app: Flask, settings: Settings) -> None:
         RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,  # Redis away: count in this process, look again later
         RATELIMIT_HEADERS_ENABLED=True,
     )
-    app.wsgi_app = http.StreamedBodyLimit(app.wsgi_app, settings.max_body_bytes)
+    app.wsgi_app = http.StreamedBodyLimit(app.wsgi_app, settings.max_body_bytes,
+                                          wider={"/hooks/": settings.hook_max_bytes})
     if settings.proxy_hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops,
                                 x_host=settings.proxy_hops)
@@ -97,11 +98,12 @@ def register_services(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from listserver.extensions import csrf
     from listserver.web import admin, api, headers
-    from listserver.web.public import cors, embed, forms, subscriber
+    from listserver.web.public import cors, embed, forms, hooks, subscriber
 
     # Public endpoints are reached from other sites and from emails: their signed tokens and
-    # render stamps do the work CSRF tokens do for the console. The API takes bearer tokens.
-    for blueprint in (forms.bp, embed.bp, subscriber.bp, api.bp):
+    # render stamps do the work CSRF tokens do for the console. The API takes bearer tokens, and
+    # the hooks each provider's own signature.
+    for blueprint in (forms.bp, embed.bp, subscriber.bp, hooks.bp, api.bp):
         csrf.exempt(blueprint)
         app.register_blueprint(blueprint)
     app.register_blueprint(admin.bp)

@@ -61,14 +61,16 @@ class StreamedBodyLimit:
     # the limit here tells a whole body from a cut one; with the length we saw as Content-Length,
     # werkzeug answers 413 through the app's own error pages.
 
-    def __init__(self, app, limit: int):
-        self.app, self.limit = app, limit
+    def __init__(self, app, limit: int, *, wider: dict[str, int] | None = None):
+        self.app, self.limit, self.wider = app, limit, wider or {}  # wider: {path prefix: its own limit}
 
     def __call__(self, environ, start_response):
         chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
         if chunked and environ.get("wsgi.input_terminated") and not environ.get("CONTENT_LENGTH"):
+            path = environ.get("PATH_INFO", "")
+            limit = next((wider for prefix, wider in self.wider.items() if path.startswith(prefix)), self.limit)
             try:
-                body = _read_at_most(environ["wsgi.input"], self.limit + 1)
+                body = _read_at_most(environ["wsgi.input"], limit + 1)
             except (OSError, ValueError):  # a broken chunk: werkzeug's answer to a cut body, 400
                 environ["wsgi.input"] = _Unreadable()
             else:

@@ -29,11 +29,11 @@ from listserver.bounces.providers.replay import TokenMemory
 PAYLOADS = Path(__file__).parent / "payloads"
 
 
-def payload(name: str, **addresses: str) -> str:
-    """A provider's example payload (payloads/<name>.json), with its example addresses replaced."""
+def payload(name: str, addresses: dict[str, str] | None = None) -> str:
+    """A provider's example payload (payloads/<name>.json), with its example addresses replaced by ours."""
     content = (PAYLOADS / f"{name}.json").read_text()
-    for example, address in addresses.items():
-        content = content.replace(example.replace("_at_", "@"), address)
+    for example, address in (addresses or {}).items():
+        content = content.replace(example, address)
     return content
 
 
