@@ -58,7 +58,7 @@ READERS: dict[ReportSource, Reader] = {
 }
 
 # Our Message-ID: <idempotency key.outbox id@domain> (transport.build_message).
-_MESSAGE_ID = re.compile(r"<?([0-9a-f]{32})\.(\d{1,18})@")
+_MESSAGE_ID = re.compile(r"(?<![0-9a-z])([0-9a-f]{32})\.(\d{1,18})@")
 _ADDRESS = re.compile(r"[^\s<>()\[\]\"',;:]+@[^\s<>()\[\]\"',;:]+")
 _EVENTS = {
     ReportKind.HARD: EventKind.BOUNCED, ReportKind.SOFT: EventKind.BOUNCED, ReportKind.OTHER: EventKind.BOUNCED,
@@ -66,6 +66,9 @@ _EVENTS = {
     ReportKind.OPEN: EventKind.OPENED, ReportKind.CLICK: EventKind.CLICKED,
 }
 _PROVIDER = lifecycle.Proof(method=ConsentMethod.PROVIDER)
+# Sources whose reports are authenticated (a provider's signature, our own relay's reply), so the
+# recipient's address alone may name the contact.
+BY_ADDRESS = frozenset(ReportSource) - {ReportSource.MAIL}
 
 
 @dataclass(frozen=True)
@@ -190,7 +193,11 @@ def _tie(session: so.Session, findings: list[_Finding], settings: Settings) -> N
                 .where(OutboxMessage.id.in_(wanted))):
             if wanted[row.id] in (None, row.idempotency_key):  # a Message-ID must carry the row's own key
                 messages_by_id[row.id] = row
-    keys = {f.report.recipient: lookup_key(f.report.recipient) for f in findings if f.report.recipient}
+    # The address is looked up only for reports that name no email of ours (normalising it costs),
+    # and only where the report is authenticated: anyone can mail our bounce address a made-up
+    # "no such user" about anyone, so a bounce message acts only through the email it names.
+    keys = {f.report.recipient: lookup_key(f.report.recipient) for f in findings
+            if f.report.recipient and f.message_id not in messages_by_id and f.source in BY_ADDRESS}
     contacts_by_key = dict(session.execute(
         sa.select(Contact.email_key, Contact.id).where(Contact.email_key.in_(set(keys.values()))))
         .all()) if keys else {}
@@ -201,7 +208,7 @@ def _tie(session: so.Session, findings: list[_Finding], settings: Settings) -> N
             finding.contact_id = message.contact_id  # the return path names the email, hence the person
             finding.sent_at = message.sent_at or message.created_at
         elif finding.report.recipient:
-            finding.contact_id = contacts_by_key.get(keys[finding.report.recipient])
+            finding.contact_id = contacts_by_key.get(keys.get(finding.report.recipient))
         finding.sent_at = finding.sent_at or finding.report.occurred_at
 
 

@@ -225,3 +225,19 @@ def test_a_report_for_an_address_we_do_not_know_is_kept_without_a_contact(app, s
     assert report.kind == "hard" and report.contact_id is None
     assert session.scalar(sa.select(sa.func.count(Contact.id)).where(Contact.status == "cleaned")) == 0
     assert session.scalar(sa.select(sa.func.count(Subscription.id)).where(Subscription.status == "active")) == 2
+
+
+def test_a_made_up_bounce_mailed_to_us_cleans_nobody(app, subscriber, session, process_reports):
+    # Anyone can mail our bounce address. Without our return path or our email's Message-ID, a
+    # "no such user" about somebody is kept but acts on nobody.
+    forged = dsn(SUBSCRIBER, "5.1.1", "550 5.1.1 User unknown", "<made-up@attacker.example>", "f1")
+    take_in(app, intake.Arrival(ReportSource.MAIL, "<f1@mx>", forged))
+    ours = message_id_of(session, EmailKind.LEAD_MAGNET)  # <32 hex digits.outbox id@domain>
+    guessed = dsn(SUBSCRIBER, "5.1.1", "550 5.1.1 User unknown", "<" + "0" * 32 + ours[33:], "f2")
+    padded = dsn(SUBSCRIBER, "5.1.1", "550 5.1.1 User unknown", "<0000" + ours[1:], "f3")
+    take_in(app, intake.Arrival(ReportSource.MAIL, "<f3@mx>", padded))
+    take_in(app, intake.Arrival(ReportSource.MAIL, "<f2@mx>", guessed))
+    process_reports(app)
+    assert contact_of(session, SUBSCRIBER).status == "subscribed"
+    assert session.scalars(sa.select(DeliveryReport.contact_id)).all() == [None, None, None]
+    assert timeline(session, EventKind.BOUNCED) == []
