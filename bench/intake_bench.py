@@ -13,16 +13,16 @@ What it does:
    unknown" (hard), 30 % "mailbox full" (soft), 30 % blocked by policy (other), half naming our
    email by its return path (VERP), half only by the Message-ID in the returned headers. Each
    arrives as `listserver inbound` takes one (stored and committed on its own), from
-   `--senders` threads at once as concurrent SMTP sessions come, while one worker reads and
-   applies what has arrived, as the process_reports actor does (intake.process, a batch per
+   `--senders` threads at once as concurrent SMTP sessions come, while one worker process reads
+   and applies what has arrived, as the process_reports actor does (intake.process, a batch per
    transaction). The clock runs from the first arrival to the last contact's new state.
 3. Webhook JSON: as many events of the generic hook (signed the Standard Webhooks way: 40 %
    bounces as above, 30 % opens, 20 % deliveries, 10 % complaints), each POSTed on its own to
    /hooks/standard through the app (signature check, JSON, storage; WSGI in this process), the
    same way.
-   Everything runs in this one process (senders, app and worker share its interpreter), so
-   the figure is per process; the worker's own rate (its time reading and applying) is printed
-   beside it.
+   The senders and the app run in this process (as a receiver or a web process would), the
+   worker in a process of its own, one worker process in all; the worker's CPU time is printed
+   beside the rate.
 4. Checks the outcome (hard bounces cleaned, complaints complained, nobody else), prints reports
    a second for each input against the target (500) and GNU Mailman 3's 59 to 101 DSNs a second
    on this kind of machine, and exits 1 if a target is missed.
@@ -36,9 +36,12 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import logging
+import multiprocessing
+import os
+import resource
 import sys
 import tempfile
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -182,35 +185,44 @@ def signed(body: bytes, webhook_id: str) -> dict[str, str]:
             "webhook-signature": "v1," + base64.b64encode(mac).decode(), "Content-Type": "application/json"}
 
 
-def pipeline(app, arrive, items: list, senders: int) -> tuple[float, float]:
-    """Items arrive from `senders` threads while one worker reads and applies them.
+def pipeline(settings: Settings, arrive, items: list, senders: int) -> tuple[float, float]:
+    """Items arrive from `senders` threads of this process (the receiver or web process) while a
+    worker process reads and applies them, as the process_reports actor does.
 
-    Returns the seconds from the first arrival to the last new state, and the worker's busy seconds.
+    Returns the seconds from the first arrival to the last new state, and the worker's CPU seconds.
     """
-    arrived = threading.Event()
-    busy = [0.0]
-
-    def work():
-        with app.app_context(), db.session() as session:
-            while True:
-                started = time.perf_counter()
-                read = intake.process(session, app.config["SETTINGS"])
-                session.commit()
-                if read:
-                    busy[0] += time.perf_counter() - started
-                elif arrived.is_set() and not intake.waiting(session):
-                    return
-                else:
-                    time.sleep(0.005)
-
+    context = multiprocessing.get_context("fork")
+    arrived = context.Event()
+    worker = context.Process(target=work, args=(settings, arrived))
     started = time.perf_counter()
-    worker = threading.Thread(target=work)
     worker.start()
     with ThreadPoolExecutor(senders) as pool:
         list(pool.map(arrive, items))
     arrived.set()
     worker.join()
-    return time.perf_counter() - started, busy[0]
+    seconds = time.perf_counter() - started
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = usage.ru_utime + usage.ru_stime - sum(_children_cpu)
+    _children_cpu.append(cpu)
+    return seconds, cpu
+
+
+_children_cpu: list[float] = []
+
+
+def work(settings: Settings, arrived) -> None:
+    """The worker process: read what arrived, a batch per transaction, until the senders are done."""
+    app = create_app(settings)  # its own engine: none of the parent's connections is used here
+    with app.app_context(), db.session() as session:
+        while True:
+            read = intake.process(session, settings)
+            session.commit()
+            if not read:
+                if arrived.is_set() and not intake.waiting(session):
+                    break
+                time.sleep(0.005)
+    app.extensions["listserver.db"].engine.dispose()
+    os._exit(0)  # skip the finalizers of the parent's inherited connections: they are the parent's
 
 
 def outcome(engine: sa.Engine, first: int, count: int) -> dict[str, int]:
@@ -236,6 +248,7 @@ def main() -> int:
                         standard_webhook_secret=SECRET).completed()
     migrate.upgrade(settings)
     app = create_app(settings)
+    logging.getLogger("listserver").setLevel(logging.WARNING)  # a line per request would be most of the output
     engine = app.extensions["listserver.db"].engine
     started = time.perf_counter()
     populate(engine, args.contacts)
@@ -250,7 +263,7 @@ def main() -> int:
             intake.receive(session, [intake.Arrival(ReportSource.MAIL, external_id, raw)])
             session.commit()
 
-    results["dsn mail"] = pipeline(app, store_message, messages, args.senders)
+    results["dsn mail"] = pipeline(settings, store_message, messages, args.senders)
     dsn_states = outcome(engine, 1, args.reports)
     expected_clean = sum(1 for kind, _, _ in messages if kind == "hard")
 
@@ -263,7 +276,7 @@ def main() -> int:
         if answer.status_code != 200:
             refused.append(answer.status_code)
 
-    results["webhook json"] = pipeline(app, post_event, list(enumerate(events)), args.senders)
+    results["webhook json"] = pipeline(settings, post_event, list(enumerate(events)), args.senders)
     hook_states = outcome(engine, args.reports + 1, args.reports)
     hook_clean = sum(1 for kind, _ in events if kind == "hard")
     hook_complained = sum(1 for kind, _ in events if kind == "complaint")
@@ -271,11 +284,12 @@ def main() -> int:
     print(f"\nBounce intake, one process, PostgreSQL on loopback, {args.contacts:,} contacts "
           f"(target >= {TARGET:.0f}/s; GNU Mailman 3: {MAILMAN} DSNs/s on this kind of machine)")
     ok = True
-    for name, (seconds, busy) in results.items():
+    for name, (seconds, cpu) in results.items():
         rate = args.reports / seconds
         ok &= rate >= TARGET
         print(f"  {name:13} {args.reports:,} reports from arrival to new state in {seconds:5.2f}s = {rate:5.0f}/s "
-              f"{'PASS' if rate >= TARGET else 'FAIL'}  (the worker alone: {args.reports / max(busy, 1e-9):5.0f}/s)")
+              f"{'PASS' if rate >= TARGET else 'FAIL'}  (the worker process used {cpu:.2f}s of CPU: "
+              f"{args.reports / max(cpu, 1e-9):.0f} reports per CPU second)")
     checks = {
         "dsn: hard bounces cleaned": dsn_states.get("cleaned", 0) == expected_clean,
         "dsn: nobody else changed": dsn_states.get("subscribed", 0) == args.reports - expected_clean,

@@ -18,6 +18,8 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 from flask import Flask
 
+PENDING = "listserver:pending:{name}"  # a coalesced run of this actor is waiting (TaskQueue.send_coalesced)
+
 
 @dataclass(frozen=True)
 class Actor:
@@ -73,6 +75,22 @@ class TaskQueue:
     def send(self, declared: Actor, *args: Any) -> None:
         """Enqueue a run of a declared actor; raises if the broker does."""
         self.bound[declared.name].send(*args)
+
+    def send_coalesced(self, declared: Actor, *, mark_seconds: float = 60) -> None:
+        """Enqueue a run unless one is already waiting: bursts of wake-ups make one run, not thousands.
+
+        The run clears the mark as it starts (`starting`), so whatever arrives after that gets a
+        run of its own. With the stub broker (embedded, no Redis) every call enqueues.
+        """
+        client = getattr(self.broker, "client", None)
+        if client is None or client.set(PENDING.format(name=declared.name), 1, nx=True, ex=int(mark_seconds)):
+            self.send(declared)
+
+    def starting(self, declared: Actor) -> None:
+        """A coalesced run begins: the next wake-up enqueues again."""
+        client = getattr(self.broker, "client", None)
+        if client is not None:
+            client.delete(PENDING.format(name=declared.name))
 
     def worker(self, threads: int) -> dramatiq.Worker:
         return dramatiq.Worker(self.broker, worker_threads=threads, worker_timeout=200)

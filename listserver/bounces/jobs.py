@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 def process_reports() -> None:
     """Read every waiting report, a batch per transaction; two workers at it share the work."""
     settings = current_app.config["SETTINGS"]
+    services.task_queue().starting(process_reports)
     with db.session() as session:
         while intake.process(session, settings) == intake.BATCH:
             session.commit()
@@ -27,10 +28,11 @@ def process_reports() -> None:
 def wake() -> None:
     """Have a worker read the reports just stored (after the commit that stored them).
 
-    If the queue refuses, the reports wait for take_waiting_reports, a few seconds at most.
+    One run reads everything waiting, so while one is queued no other is. If the queue refuses,
+    the reports wait for take_waiting_reports, a few seconds at most.
     """
     try:
-        services.task_queue().send(process_reports)
+        services.task_queue().send_coalesced(process_reports)
     except Exception as exc:  # noqa: BLE001 - stored is safe; the scheduled job catches up
         log.warning("could not wake the report workers (%s); the scheduled pass will", type(exc).__name__)
 
@@ -39,7 +41,7 @@ def take_waiting_reports() -> None:
     """Wake the workers if reports are waiting: those whose wake-up was lost, or came while Redis was away."""
     with db.session() as session:
         if intake.waiting(session):
-            services.task_queue().send(process_reports)
+            services.task_queue().send_coalesced(process_reports)
 
 
 ACTORS = (process_reports,)
