@@ -18,7 +18,7 @@ What it does:
    transaction). The clock runs from the first arrival to the last contact's new state.
 3. Webhook JSON: as many events of the generic hook (signed the Standard Webhooks way: 40 %
    bounces as above, 30 % opens, 20 % deliveries, 10 % complaints), each POSTed on its own to
-   /hooks/standard through the app (signature check, JSON, storage; WSGI in this process), the
+   /hooks/generic through the app (signature check, JSON, storage; WSGI in this process), the
    same way.
    The senders and the app run in this process (as a receiver or a web process would), the
    worker in a process of its own, one worker process in all; the worker's CPU time is printed
@@ -252,7 +252,7 @@ def main() -> int:
     instance = tempfile.mkdtemp(prefix="listserver-intake-bench-")
     settings = Settings(env="embedded", instance_path=instance, database_url=url,
                         secret_keys=("bench-key-" + "x" * 40,), mail_from="listserver <noreply@bench.example>",
-                        standard_webhook_secret=SECRET).completed()
+                        generic_webhook_secret=SECRET).completed()
     migrate.upgrade(settings)
     app = create_app(settings)
     logging.getLogger("listserver").setLevel(logging.WARNING)  # a line per request would be most of the output
@@ -281,7 +281,7 @@ def main() -> int:
 
     def post_event(item):
         number, (_, body) = item
-        answer = app.test_client().post("/hooks/standard", data=body, headers=signed(body, f"evt_{number}"))
+        answer = app.test_client().post("/hooks/generic", data=body, headers=signed(body, f"evt_{number}"))
         if answer.status_code != 200:
             refused.append(answer.status_code)
 

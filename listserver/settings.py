@@ -85,7 +85,7 @@ class Settings:
     postmark_webhook_password: str = ""
     mailgun_webhook_signing_key: str = ""
     sendgrid_webhook_public_key: str = ""  # the Event Webhook's verification key, base64 as SendGrid shows it
-    standard_webhook_secret: str = ""  # whsec_... : the generic hook, signed the Standard Webhooks way
+    generic_webhook_secret: str = ""  # whsec_... : the generic hook, signed the Standard Webhooks way
 
     @property
     def production(self) -> bool:
@@ -188,9 +188,9 @@ def _check_hooks(settings: Settings) -> None:
     if settings.sendgrid_webhook_public_key and not _elliptic_curve_key(settings.sendgrid_webhook_public_key):
         raise SettingsError("LISTSERVER_SENDGRID_WEBHOOK_PUBLIC_KEY must be the verification key as SendGrid "
                             "shows it (base64)")
-    secret = settings.standard_webhook_secret
+    secret = settings.generic_webhook_secret
     if secret and not (secret.startswith("whsec_") and _base64(secret.removeprefix("whsec_"))):
-        raise SettingsError("LISTSERVER_STANDARD_WEBHOOK_SECRET must be a Standard Webhooks secret: whsec_<base64>")
+        raise SettingsError("LISTSERVER_GENERIC_WEBHOOK_SECRET must be a Standard Webhooks secret: whsec_<base64>")
 
 
 def _base64(text: str) -> bytes:

@@ -38,7 +38,7 @@ def settings(settings):
     return settings.replace(
         ses_topic_arns=(SNS_TOPIC,), postmark_webhook_user=POSTMARK_USER, postmark_webhook_password=POSTMARK_PASSWORD,
         mailgun_webhook_signing_key=MAILGUN_KEY, sendgrid_webhook_public_key=SENDGRID.public_key,
-        standard_webhook_secret=STANDARD_SECRET)
+        generic_webhook_secret=STANDARD_SECRET)
 
 
 @pytest.fixture
@@ -157,8 +157,8 @@ def standard_requests(sns, reports):
 
 
 REQUESTS = {"ses": ses_requests, "postmark": postmark_requests, "mailgun": mailgun_requests,
-            "sendgrid": sendgrid_requests, "standard": standard_requests}
-SOURCES = {"ses": "ses", "postmark": "postmark", "mailgun": "mailgun", "sendgrid": "sendgrid", "standard": "webhook"}
+            "sendgrid": sendgrid_requests, "generic": standard_requests}
+SOURCES = {"ses": "ses", "postmark": "postmark", "mailgun": "mailgun", "sendgrid": "sendgrid", "generic": "webhook"}
 
 
 # --- people, and what the marketer sees of them ---------------------------------------------------
@@ -252,7 +252,7 @@ def tampered(provider, headers, body):
 
 
 UNSIGNED = {"ses": "Signature", "postmark": "Authorization", "mailgun": "signature",
-            "sendgrid": "X-Twilio-Email-Event-Webhook-Signature", "standard": "webhook-signature"}
+            "sendgrid": "X-Twilio-Email-Event-Webhook-Signature", "generic": "webhook-signature"}
 
 
 def unsigned(provider, headers, body):
@@ -277,7 +277,7 @@ def test_postmark_is_asked_for_its_password(client):
     assert answer.status_code == 401 and answer.headers["WWW-Authenticate"].startswith("Basic ")
 
 
-@pytest.mark.parametrize("provider", ["ses", "mailgun", "sendgrid", "standard"])  # Postmark signs no time
+@pytest.mark.parametrize("provider", ["ses", "mailgun", "sendgrid", "generic"])  # Postmark signs no time
 def test_a_request_signed_more_than_five_minutes_ago_is_a_401(provider, client, session, sns, monkeypatch):
     headers, body = one_request(provider, sns)
     later = time.time() + 301
@@ -324,18 +324,18 @@ def test_a_batch_larger_than_a_form_is_taken_and_one_over_the_hook_limit_is_a_41
 def test_a_chunked_body_gets_the_hooks_limit_too(live_server):
     # No Content-Length: read by the middleware, up to the hook limit rather than the form limit.
     _, base_url = live_server
-    status, answer = post_chunked(base_url, "/hooks/standard", "application/json", b" " * (200 * 1024))
+    status, answer = post_chunked(base_url, "/hooks/generic", "application/json", b" " * (200 * 1024))
     assert status == 401 and answer["error"] == "unauthenticated"  # read whole, then refused: unsigned
-    status, answer = post_chunked(base_url, "/hooks/standard", "application/json", b" " * (2 * 1024 * 1024))
+    status, answer = post_chunked(base_url, "/hooks/generic", "application/json", b" " * (2 * 1024 * 1024))
     assert status == 413
 
 
 def test_an_unknown_or_unconfigured_hook_is_a_404(client, make_app):
     assert client.post("/hooks/sparkpost", data=b"{}").status_code == 404
-    assert client.get("/hooks/standard").status_code == 405
-    off = make_app(standard_webhook_secret="").test_client()  # the setting is empty: that hook is off
-    headers, body = one_request("standard", None)
-    answer = off.post("/hooks/standard", data=body, headers=headers)
+    assert client.get("/hooks/generic").status_code == 405
+    off = make_app(generic_webhook_secret="").test_client()  # the setting is empty: that hook is off
+    headers, body = one_request("generic", None)
+    answer = off.post("/hooks/generic", data=body, headers=headers)
     assert answer.status_code == 404 and answer.json["error"] == "not_found"
 
 
@@ -344,7 +344,7 @@ def test_an_unknown_or_unconfigured_hook_is_a_404(client, make_app):
 def test_junk_is_never_a_500(client, session, body):
     for provider, headers in (("ses", {}), ("postmark", basic_auth(POSTMARK_USER, POSTMARK_PASSWORD)),
                               ("mailgun", {}), ("sendgrid", SENDGRID.headers(body)),
-                              ("standard", standard_headers(STANDARD_SECRET, body))):
+                              ("generic", standard_headers(STANDARD_SECRET, body))):
         answer = client.post(f"/hooks/{provider}", data=body, headers={"Content-Type": "application/json", **headers})
         assert answer.status_code in (401, 422), (provider, answer.status_code)
     assert stored(session) == 0

@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from types import ModuleType
 
-from listserver.bounces.providers import mailgun, postmark, sendgrid, ses, standard
+from listserver.bounces.providers import generic, mailgun, postmark, sendgrid, ses
 from listserver.bounces.reports import Report
 from listserver.models import ReportSource
 
 # By the name in the hook's address: /hooks/<name>.
 PROVIDERS: dict[str, ModuleType] = {
-    "ses": ses, "postmark": postmark, "mailgun": mailgun, "sendgrid": sendgrid, "standard": standard}
+    "ses": ses, "postmark": postmark, "mailgun": mailgun, "sendgrid": sendgrid, "generic": generic}
 
 READERS: dict[ReportSource, Callable[[str], list[Report]]] = {
     provider.SOURCE: provider.read for provider in PROVIDERS.values()}

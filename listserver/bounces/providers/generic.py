@@ -1,6 +1,6 @@
 """The generic hook: our own JSON event, signed the Standard Webhooks way (standardwebhooks.com).
 
-Any sending tool, or a script of your own, reports to `POST /hooks/standard`, one event per request:
+Any sending tool, or a script of your own, reports to `POST /hooks/generic`, one event per request:
 
     {
       "type": "bounce",                      bounce | complaint | delivery | open | click | unsubscribe
@@ -17,7 +17,7 @@ A bounce is classified from its status and reason like every other bounce (a blo
 refusal never cleans anyone). Signing, as Standard Webhooks has it: the headers `webhook-id` (the
 same on each retry of one event: it is stored once), `webhook-timestamp` (seconds since the epoch,
 within five minutes of our clock) and `webhook-signature`: `v1,` and the base64 HMAC-SHA256 of
-`<id>.<timestamp>.<body>`, keyed with the bytes that LISTSERVER_STANDARD_WEBHOOK_SECRET
+`<id>.<timestamp>.<body>`, keyed with the bytes that LISTSERVER_GENERIC_WEBHOOK_SECRET
 (`whsec_<base64>`) names; several, space-separated, while the sender rotates its secret.
 Answers: 200 {"stored": <new events>}; 401 unsigned, wrongly signed or too old; 413 over
 LISTSERVER_HOOK_MAX_BYTES; 422 not an event of this shape.
@@ -45,14 +45,14 @@ TYPES = {"bounce": None, "complaint": ReportKind.COMPLAINT, "delivery": ReportKi
 
 
 def configured(settings: Settings) -> bool:
-    return bool(settings.standard_webhook_secret)
+    return bool(settings.generic_webhook_secret)
 
 
 def accept(hook: Hook) -> list[RawEvent]:
     """The request's event, once one of its signatures is ours and its timestamp recent."""
     webhook_id = hook.headers.get("webhook-id", "")
     timestamp = hook.headers.get("webhook-timestamp", "")
-    key = base64.b64decode(hook.settings.standard_webhook_secret.removeprefix("whsec_"))
+    key = base64.b64decode(hook.settings.generic_webhook_secret.removeprefix("whsec_"))
     expected = base64.b64encode(hmac.new(key, f"{webhook_id}.{timestamp}.".encode() + hook.body,
                                          hashlib.sha256).digest()).decode()
     offered = [part.partition(",") for part in hook.headers.get("webhook-signature", "").split()]

@@ -5,14 +5,14 @@ import time
 
 import pytest
 
-from listserver.bounces.providers import standard
+from listserver.bounces.providers import generic
 from listserver.errors import Invalid, Unauthenticated
 from listserver.models import ReportKind
 from listserver.settings import Settings, SettingsError
 from tests.bounces.providers.signers import hook, standard_headers, standard_secret
 
 SECRET = standard_secret()
-SETTINGS = Settings(standard_webhook_secret=SECRET)
+SETTINGS = Settings(generic_webhook_secret=SECRET)
 
 
 def event(**fields) -> bytes:
@@ -22,7 +22,7 @@ def event(**fields) -> bytes:
 
 
 def accept(body: bytes, headers: dict | None = None):
-    return standard.accept(hook(standard_headers(SECRET, body) if headers is None else headers, body, SETTINGS))
+    return generic.accept(hook(standard_headers(SECRET, body) if headers is None else headers, body, SETTINGS))
 
 
 def test_a_signed_event_is_stored_under_its_webhook_id():
@@ -83,19 +83,19 @@ def test_not_an_event_of_our_shape_is_invalid(body):
 def test_a_secret_not_in_the_standard_form_stops_the_start():
     for secret in ("s3cret", "whsec_not base64!"):
         with pytest.raises(SettingsError):
-            Settings(standard_webhook_secret=secret).completed()
+            Settings(generic_webhook_secret=secret).completed()
 
 
 def test_our_events_read_as_documented():
-    [bounce] = standard.read(event().decode())
+    [bounce] = generic.read(event().decode())
     assert (bounce.kind, bounce.recipient, bounce.status) == (ReportKind.HARD, "anna@example.com", "5.1.1")
-    [block] = standard.read(event(status="550", reason="550 Message rejected: IP listed at zen.spamhaus.org").decode())
+    [block] = generic.read(event(status="550", reason="550 Message rejected: IP listed at zen.spamhaus.org").decode())
     assert (block.kind, block.status) == (ReportKind.OTHER, "550")
     for kind, expected in (("complaint", ReportKind.COMPLAINT), ("delivery", ReportKind.DELIVERY),
                            ("unsubscribe", ReportKind.UNSUBSCRIBE)):
-        assert standard.read(event(type=kind).decode())[0].kind == expected
-    [opened] = standard.read(event(type="open", message_id="<abc.12@lists.example.com>").decode())
+        assert generic.read(event(type=kind).decode())[0].kind == expected
+    [opened] = generic.read(event(type="open", message_id="<abc.12@lists.example.com>").decode())
     assert (opened.kind, opened.machine, opened.message_ref) == (ReportKind.OPEN, False, "<abc.12@lists.example.com>")
-    assert standard.read(event(type="open", machine=True).decode())[0].machine
-    assert standard.read(event(type="click", user_agent="Mozilla/5.0").decode())[0].machine
-    assert not standard.read(event(type="click", user_agent="Mozilla/5.0", machine=False).decode())[0].machine
+    assert generic.read(event(type="open", machine=True).decode())[0].machine
+    assert generic.read(event(type="click", user_agent="Mozilla/5.0").decode())[0].machine
+    assert not generic.read(event(type="click", user_agent="Mozilla/5.0", machine=False).decode())[0].machine
