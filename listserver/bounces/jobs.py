@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from flask import current_app
 
@@ -35,6 +36,16 @@ def wake() -> None:
         services.task_queue().send_coalesced(process_reports)
     except Exception as exc:  # noqa: BLE001 - stored is safe; the scheduled job catches up
         log.warning("could not wake the report workers (%s); the scheduled pass will", type(exc).__name__)
+
+
+def take_in(arrivals: Sequence[intake.Arrival]) -> int:
+    """Store reports and commit, then wake the workers that read them; how many were new (in the app's context)."""
+    with db.session() as session:
+        new = intake.receive(session, arrivals)
+        session.commit()
+    if new:
+        wake()
+    return new
 
 
 def take_waiting_reports() -> None:

@@ -43,13 +43,9 @@ def arrival(content: bytes, delivered_to: str | None = None) -> Arrival:
         content = f"Delivered-To: {delivered_to}\r\n".encode() + content
     if len(key) > MAX_EXTERNAL_ID:
         key = "sha256:" + hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()
-    return Arrival(ReportSource.MAIL, key, _text(content))
-
-
-def _text(content: bytes) -> str:
-    # A text column holds neither NUL nor bytes that are not UTF-8; what a bounce says about the
-    # address (the status, the diagnostic) is ASCII, so replacing the odd byte of a body loses nothing.
-    return content.decode("utf-8", "replace").replace("\x00", "\ufffd")
+    # What a bounce says about the address (the status, the diagnostic) is ASCII: replacing the odd
+    # byte of a body that is not UTF-8 loses nothing.
+    return Arrival(ReportSource.MAIL, key, content.decode("utf-8", "replace"))
 
 
 def accepts(address: str, settings: Settings) -> bool:

@@ -15,7 +15,6 @@ from flask.cli import with_appcontext
 from listserver.bounces import intake, messages, receiver
 from listserver.bounces import jobs as bounce_jobs
 from listserver.cli.serve import stop_on_signal
-from listserver.extensions import db
 
 EX_TEMPFAIL = 75  # sysexits.h: an MTA that piped the message keeps it and tries again
 DATABASE_AWAY = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError)
@@ -55,14 +54,9 @@ def bounces_classify(files: tuple[str, ...], as_json: bool) -> None:
 
 
 def store(app: Flask, arrivals: Sequence[intake.Arrival]) -> int:
-    """Store reports and commit, then wake the workers that read them; how many were new."""
+    """bounce_jobs.take_in, from a thread of the receiver's (outside the app's context)."""
     with app.app_context():
-        with db.session() as session:
-            new = intake.receive(session, arrivals)
-            session.commit()
-        if new:
-            bounce_jobs.wake()
-    return new
+        return bounce_jobs.take_in(arrivals)
 
 
 @bounces_group.command("ingest")
@@ -90,7 +84,7 @@ def bounces_ingest(files: tuple[str, ...]) -> None:
             continue
         arrivals.append(receiver.arrival(content))
     try:
-        new = store(current_app._get_current_object(), arrivals)
+        new = bounce_jobs.take_in(arrivals)
     except DATABASE_AWAY as exc:
         click.echo(f"listserver: the database is unreachable ({type(exc).__name__}); nothing stored, "
                    "try again later", err=True)
