@@ -52,6 +52,13 @@ class Settings:
     # The largest bounce message taken (`listserver inbound`, `bounces ingest`): ours are small, and
     # a bounce quotes one of them at most.
     inbound_max_bytes: int = 1024 * 1024
+    # A mailbox bounces are delivered to, polled every minute over IMAP (empty host: none).
+    imap_host: str = ""
+    imap_port: int = 993
+    imap_tls: str = "ssl"  # ssl (port 993) or starttls (port 143); never without TLS
+    imap_user: str = ""
+    imap_password: str = ""
+    imap_folder: str = "INBOX"
 
     confirm_token_days: int = 7
     preferences_token_days: int = 365
@@ -126,6 +133,8 @@ class Settings:
             raise SettingsError(f"LISTSERVER_ENV must be 'embedded' or 'production', not {self.env!r}")
         if self.smtp_tls not in ("none", "starttls", "ssl"):
             raise SettingsError("LISTSERVER_SMTP_TLS must be none, starttls or ssl")
+        if self.imap_tls not in ("starttls", "ssl"):
+            raise SettingsError("LISTSERVER_IMAP_TLS must be starttls or ssl (the password never goes without TLS)")
         _check_hooks(self)
         if self.production:
             missing = [name for name, value in (

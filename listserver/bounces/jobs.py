@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from flask import current_app
 
 from listserver import services, tasks
-from listserver.bounces import intake
+from listserver.bounces import intake, mailbox
 from listserver.extensions import db
 from listserver.schedule import Job
 
@@ -48,6 +48,12 @@ def take_in(arrivals: Sequence[intake.Arrival]) -> int:
     return new
 
 
+def poll_bounce_mailbox() -> int:
+    """Take the bounce mail waiting in the IMAP mailbox, if one is set (LISTSERVER_IMAP_HOST)."""
+    settings = current_app.config["SETTINGS"]
+    return mailbox.poll(settings, take_in) if settings.imap_host else 0
+
+
 def take_waiting_reports() -> None:
     """Wake the workers if reports are waiting: those whose wake-up was lost, or came while Redis was away."""
     with db.session() as session:
@@ -59,4 +65,5 @@ ACTORS = (process_reports,)
 
 JOBS = (
     Job("take_waiting_reports", take_waiting_reports, every=10, timeout=30),
+    Job("poll_bounce_mailbox", poll_bounce_mailbox, every=60, timeout=600),
 )
