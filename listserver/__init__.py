@@ -121,8 +121,9 @@ def register_jobs(app: Flask) -> None:
     """Each domain's actors (run by the workers) and periodic jobs (run by the scheduler)."""
     from listserver import schedule, services
     from listserver.bounces import jobs as bounce_jobs
+    from listserver.hygiene import jobs as hygiene_jobs
     from listserver.mail import jobs as mail_jobs
 
-    for domain in (mail_jobs, bounce_jobs):
+    for domain in (mail_jobs, bounce_jobs, hygiene_jobs):
         services.task_queue(app).declare(domain.ACTORS)
         schedule.declare(app, domain.JOBS)

@@ -94,6 +94,23 @@ class Settings:
     sendgrid_webhook_public_key: str = ""  # the Event Webhook's verification key, base64 as SendGrid shows it
     generic_webhook_secret: str = ""  # whsec_... : the generic hook, signed the Standard Webhooks way
 
+    # List hygiene (the daily run; `listserver hygiene preview` shows what each rule would do now).
+    # Soft bounces clean an address once this many arrived over at least this many days, with no
+    # delivery and no engagement since the first of them.
+    hygiene_soft_bounces: int = 5
+    hygiene_soft_bounce_days: int = 14
+    hygiene_sunset_days: int = 180  # no engagement this long: one "still want our letters?" email
+    hygiene_sunset_grace_days: int = 30  # no answer this long after it: inactive
+    hygiene_purge_days: int = 30  # never-confirmed sign-ups are deleted this long after their last sign-up
+    hygiene_data_check_months: int = 0  # "is this still right?" once answers are this old; 0: never
+    hygiene_batch_size: int = 1000  # contacts per statement and transaction
+    # A run holds a lock; one that has committed nothing for this long is taken for dead (killed).
+    hygiene_stale_minutes: int = 60
+    # List health (`listserver hygiene report`): the mailbox providers' limits, in percent of emails sent.
+    health_days: int = 30
+    health_max_complaint_percent: float = 0.3
+    health_max_bounce_percent: float = 2.0
+
     @property
     def production(self) -> bool:
         return self.env == "production"

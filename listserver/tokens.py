@@ -38,6 +38,7 @@ class Purpose(enum.StrEnum):
     DATA_EXPORT = "listserver.data-export.v1"
     ERASE = "listserver.erase.v1"
     PROFILE = "listserver.profile.v1"  # kept by the embed script in the host page's storage
+    KEEP_SUBSCRIBED = "listserver.keep-subscribed.v1"  # the sunset email's "keep me subscribed" button
 
 
 class Key:
@@ -102,6 +103,8 @@ class Signer:
             Purpose.PREFERENCES: s.preferences_token_days * 86400,
             Purpose.UNSUBSCRIBE: s.preferences_token_days * 86400,
             Purpose.PROFILE: s.preferences_token_days * 86400,
+            # Long after the grace period: the same button brings back someone made inactive.
+            Purpose.KEEP_SUBSCRIBED: s.preferences_token_days * 86400,
             Purpose.FORM_RENDER: int(s.form_max_age_hours * 3600),
             # Data rights links do their work once and soon: a day is plenty.
             Purpose.DATA_EXPORT: 86400,

@@ -1,15 +1,20 @@
 """Stored vocabularies: whatever today's flows write is a member of its enum, so the enums can be
 published (webhooks, OpenAPI) as the whole list of what a reader may meet."""
 
+import datetime as dt
+
 import sqlalchemy as sa
 from flask.cli import ScriptInfo
 
+from listserver import create_app
 from listserver.cli import main
+from listserver.hygiene import jobs as hygiene_jobs
 from listserver.models import (
     AuditAction,
     AuditEntry,
     ConsentMethod,
     ConsentRecord,
+    Contact,
     EmailKind,
     Event,
     EventKind,
@@ -17,6 +22,7 @@ from listserver.models import (
     Role,
     User,
 )
+from listserver.models._types import utcnow
 from tests.conftest import SUBSCRIBER, contact_of, stamp
 
 OTHER = "second@example-shop.net"
@@ -42,7 +48,10 @@ def live_a_little(app, client, runner, submit, deliver, inbox, subscriber, sessi
     client.post(f"/preferences/{token}/data")
     client.post(f"/preferences/{token}/erase")  # asked for, not followed: the erasure's email stays
     client.post("/preferences/new-link", data={"email": SUBSCRIBER})
+    quiet_for_long_with_old_answers(app, client, session, person.id)
     deliver(app)
+    [still_want] = [m for m in inbox.to(SUBSCRIBER) if m["X-Listserver-Kind"] == "repermission"]
+    assert client.post(inbox.link(still_want, "keep")).status_code == 200
     [data_mail] = [m for m in inbox.to(SUBSCRIBER) if m["X-Listserver-Kind"] == "data_export"]
     assert client.post(inbox.link(data_mail, "data")).status_code == 200
     client.post(subscriber["unsubscribe"])  # the page's button
@@ -65,6 +74,25 @@ def live_a_little(app, client, runner, submit, deliver, inbox, subscriber, sessi
             "--password", "a long enough password")
 
 
+def quiet_for_long_with_old_answers(app, client, session, contact_id: int) -> None:
+    """The hygiene run (with the data check on) finds the subscriber quiet for 200 days, their answers two years
+    old, and a stranger's sign-up never confirmed: it asks both questions and purges the sign-up."""
+    long_ago = utcnow() - dt.timedelta(days=730)
+    session.execute(sa.update(Contact).where(Contact.id == contact_id).values(
+        last_engaged_at=utcnow() - dt.timedelta(days=200),
+        attribute_sources={"first_name": {"source": "preference_center", "at": long_ago.isoformat()}}))
+    stale = client.post("/f/demo", json={"email": "never-confirmed@example-shop.net", "_ts": stamp(client)})
+    assert stale.status_code == 200
+    session.execute(sa.update(Contact).where(Contact.email_key == "never-confirmed@example-shop.net")
+                    .values(updated_at=long_ago))
+    tidy = create_app(app.config["SETTINGS"].replace(hygiene_data_check_months=12))
+    try:
+        with tidy.app_context():
+            assert hygiene_jobs.run_rules().summary["purge"]["changed"] == 1
+    finally:
+        tidy.extensions["listserver.db"].engine.dispose()
+
+
 def test_every_stored_event_kind_is_an_event_kind(app, client, runner, submit, deliver, inbox, subscriber, session):
     live_a_little(app, client, runner, submit, deliver, inbox, subscriber, session)
     kinds = set(session.scalars(sa.select(Event.kind)))
@@ -72,7 +100,8 @@ def test_every_stored_event_kind_is_an_event_kind(app, client, runner, submit, d
     assert {EventKind.SUBMITTED, EventKind.CONFIRMED, EventKind.STATUS_CHANGED, EventKind.UNSUBSCRIBED,
             EventKind.SUBSCRIBED, EventKind.FREQUENCY_CHANGED, EventKind.PAUSED, EventKind.RESUMED,
             EventKind.PROFILE_UPDATED, EventKind.LINK_REQUESTED, EventKind.DATA_EXPORTED,
-            EventKind.LINKS_REVOKED} <= kinds
+            EventKind.LINKS_REVOKED, EventKind.REPERMISSION_ASKED, EventKind.KEPT_SUBSCRIBED,
+            EventKind.DATA_CHECK_ASKED, EventKind.PURGED} <= kinds
 
 
 def test_every_stored_consent_method_is_a_consent_method(app, client, runner, submit, deliver, inbox, subscriber,
@@ -81,7 +110,7 @@ def test_every_stored_consent_method_is_a_consent_method(app, client, runner, su
     methods = set(session.scalars(sa.select(ConsentRecord.method)))
     assert methods <= set(ConsentMethod), methods - set(ConsentMethod)
     assert {ConsentMethod.FORM, ConsentMethod.API, ConsentMethod.CONFIRMATION_LINK, ConsentMethod.PREFERENCE_CENTER,
-            ConsentMethod.UNSUBSCRIBE_PAGE} <= methods
+            ConsentMethod.UNSUBSCRIBE_PAGE, ConsentMethod.REPERMISSION_LINK} <= methods
     # The timeline names the same methods as the consent records.
     in_events = {e.data["method"] for e in session.scalars(sa.select(Event)) if "method" in e.data}
     assert in_events <= set(ConsentMethod), in_events - set(ConsentMethod)

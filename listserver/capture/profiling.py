@@ -170,6 +170,8 @@ def save_step(session: so.Session, version: PublishedForm, profile: Profile, ans
         _join_chosen_lists(session, version, profile, checked.values, proof, settings)
         lifecycle.record_event(session, contact, EventKind.PROFILE_UPDATED, fields=saved, form=definition.slug,
                                version=version.number, source=ConsentMethod.FORM)
+        if profile.proven:  # the mailbox's owner, from a link we emailed; a typed address proves nothing
+            lifecycle.note_engagement(contact)
         if magnet is not None and contact.confirmed_at is not None:
             outbox.queue_email(session, contact, EmailKind.LEAD_MAGNET,
                                context={"form_version_id": version.id, "magnet": magnet[0]})

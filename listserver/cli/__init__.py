@@ -11,7 +11,7 @@ import click
 from flask.cli import FlaskGroup
 
 from listserver import create_app
-from listserver.cli import accounts, bounces, contacts, database, forms, serve
+from listserver.cli import accounts, bounces, contacts, database, forms, hygiene, serve
 from listserver.settings import SettingsError
 
 
@@ -31,5 +31,5 @@ def main() -> None:
 
 for command in (serve.run, serve.worker, serve.scheduler, database.db_group, forms.lists_group, forms.forms_group,
                 contacts.contacts_group, accounts.tokens_group, accounts.users_group, bounces.bounces_group,
-                bounces.inbound):
+                bounces.inbound, hygiene.hygiene_group):
     main.add_command(command)

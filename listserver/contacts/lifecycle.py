@@ -256,10 +256,15 @@ def sign_up_new_address(session: so.Session, email, *, language: str, form_id: i
 
 
 def request_subscriptions(session: so.Session, contact: ContactRow, list_ids: list[int], proof: Proof) -> list[int]:
-    """Record consent given on a form; the lists that still need the address confirmed."""
+    """Record consent given on a form; the lists that still need the address confirmed.
+
+    Someone who is not subscribed (inactive, cleaned...) confirms every list again, even one still
+    active: that confirmation is what brings them back.
+    """
     existing = {} if contact.created else dict(
         session.connection().execute(_SUBSCRIPTIONS_OF, {"contact_id": contact.id}).all())
-    waiting = [list_id for list_id in list_ids if existing.get(list_id) != SubscriptionStatus.ACTIVE]
+    waiting = [list_id for list_id in list_ids
+               if existing.get(list_id) != SubscriptionStatus.ACTIVE or contact.status != S.SUBSCRIBED]
     new = [list_id for list_id in waiting if list_id not in existing]
     again = [list_id for list_id in waiting if list_id in existing]
     if again:
@@ -486,3 +491,52 @@ def erase(session: so.Session, contact: Contact) -> None:
     session.execute(sa.delete(Event).where(Event.contact_id == contact.id))
     _suppress(session, contact, reason="erased")
     session.delete(contact)
+
+
+def note_engagement(contact: Contact) -> None:
+    """The person acted on something of ours (the preference center, a profiling answer): the sunset waits."""
+    contact.last_engaged_at = utcnow()
+
+
+def keep_subscribed(session: so.Session, contact: Contact, proof: Proof) -> bool:
+    """The answer to the sunset's email: a subscriber stays, an inactive one is back. False when the
+    person is neither (left, cleaned, never confirmed): only a sign-up or their preferences bring them back."""
+    if contact.status not in (S.SUBSCRIBED, S.INACTIVE):
+        return False
+    answered = contact.repermission_asked_at is not None or contact.status == S.INACTIVE
+    note_engagement(contact)
+    contact.repermission_asked_at = None
+    if answered:  # a second press of the button only counts as engagement
+        active = [s.list_id for s in contact.subscriptions if s.status == SubscriptionStatus.ACTIVE]
+        _consents(session, contact, ConsentAction.CONFIRMED, active, proof)
+        _set_status(session, contact, S.SUBSCRIBED, reason=proof.method)
+        record_event(session, contact, EventKind.KEPT_SUBSCRIBED, lists=active, method=proof.method)
+    return True
+
+
+def purge(session: so.Session, contact_ids: Sequence[int], reason: str) -> list[int]:
+    """Delete never-confirmed contacts: profile, subscriptions, timeline. Their consent proof stays
+    without the person (no contact, IP or user agent), and one PURGED event says when and why. The
+    ids purged: a contact confirmed meanwhile is left alone."""
+    if not contact_ids:
+        return []
+    rows = session.execute(
+        sa.select(Contact.id, Contact.source_form_id)
+        .where(Contact.id.in_(contact_ids), Contact.confirmed_at.is_(None),
+               Contact.status.not_in((S.SUBSCRIBED, S.INACTIVE)))
+        .with_for_update()
+    ).all()
+    purged = [row.id for row in rows]
+    if not purged:
+        return []
+    session.execute(sa.update(ConsentRecord).where(ConsentRecord.contact_id.in_(purged))
+                    .values(contact_id=None, ip=None, user_agent=None).execution_options(synchronize_session=False))
+    session.execute(sa.delete(Event).where(Event.contact_id.in_(purged)).execution_options(synchronize_session=False))
+    session.execute(sa.delete(Subscription).where(Subscription.contact_id.in_(purged))
+                    .execution_options(synchronize_session=False))
+    session.execute(sa.delete(Contact).where(Contact.id.in_(purged)).execution_options(synchronize_session=False))
+    now = utcnow()
+    session.connection().execute(_INSERT_EVENT, [
+        {"contact_id": None, "kind": EventKind.PURGED, "data": {"reason": reason, "form": row.source_form_id},
+         "created_at": now} for row in rows])
+    return purged

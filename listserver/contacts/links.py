@@ -37,6 +37,11 @@ class Links:
                                                        Key.LIST: list_id})
         return f"{self.base}/unsubscribe/{token}"
 
+    def keep_subscribed(self, contact: Contact) -> str:
+        """The sunset email's button: a page whose POST keeps (or brings back) the subscriber."""
+        token = self.signer.sign(Purpose.KEEP_SUBSCRIBED, {Key.CONTACT: contact.id, Key.VERSION: contact.link_version})
+        return f"{self.base}/keep/{token}"
+
     def data_rights(self, contact: Contact, purpose: Purpose) -> str:
         """A short-lived link, sent to the address itself, to download or erase everything."""
         token = self.signer.sign(purpose, {Key.CONTACT: contact.id, Key.VERSION: contact.link_version})

@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from listserver import languages
 from listserver.contacts.links import Links
 from listserver.forms.definition import FormDefinition, LeadMagnet
-from listserver.models import Contact, EmailKind, FormVersion, OutboxMessage, SubscriptionStatus
+from listserver.models import Contact, ContactStatus, EmailKind, FormVersion, OutboxMessage, SubscriptionStatus
 from listserver.tokens import Purpose
 
 SUBJECTS = {
@@ -22,9 +22,13 @@ SUBJECTS = {
     EmailKind.PREFERENCES_LINK: _l("Your link to manage your subscription"),
     EmailKind.DATA_EXPORT: _l("Download the data we keep about you"),
     EmailKind.ERASE_REQUEST: _l("Confirm that we should erase your data"),
+    EmailKind.REPERMISSION: _l("Still want our letters?"),
+    EmailKind.DATA_CHECK: _l("Is this still right?"),
 }
 # Emails about a form the person filled in; the others are about the person's own settings.
 FORM_KINDS = (EmailKind.CONFIRMATION, EmailKind.LEAD_MAGNET, EmailKind.ALREADY_SUBSCRIBED)
+# Emails the hygiene run sends to subscribers; by the time one goes out the person may have left.
+SUBSCRIBER_KINDS = (EmailKind.REPERMISSION, EmailKind.DATA_CHECK)
 
 
 class NothingToSend(Exception):
@@ -70,12 +74,16 @@ def _lead_magnet(definition: FormDefinition, step: object) -> LeadMagnet | None:
 
 
 def _link_context(message: OutboxMessage, contact: Contact, links: Links) -> dict:
+    if message.kind in SUBSCRIBER_KINDS and contact.status != ContactStatus.SUBSCRIBED:
+        raise NothingToSend(f"contact is {contact.status.value}")
     return {
         "form": None,
         "sender": "listserver",
         "title": "",
+        "subscribed": message.kind in SUBSCRIBER_KINDS,
         "data_url": links.data_rights(contact, Purpose.DATA_EXPORT) if message.kind == EmailKind.DATA_EXPORT else None,
         "erase_url": links.data_rights(contact, Purpose.ERASE) if message.kind == EmailKind.ERASE_REQUEST else None,
+        "keep_url": links.keep_subscribed(contact) if message.kind == EmailKind.REPERMISSION else None,
     }
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -65,6 +65,14 @@ def queue_email(session: so.Session, contact, kind: EmailKind, *, context: dict,
     """
     row = message_row(contact.email, contact.language, kind, context=context, template=template)
     return session.connection().execute(_INSERT_MESSAGE, {**row, "contact_id": contact.id}).scalar_one()
+
+
+def queue_emails(session: so.Session, contacts: Sequence, kind: EmailKind, *, context: dict) -> None:
+    """One email of a kind to each of many contacts (anything with id, email and language), in one statement."""
+    if contacts:
+        session.connection().execute(OutboxMessage.__table__.insert(), [
+            {**message_row(contact.email, contact.language, kind, context=context), "contact_id": contact.id}
+            for contact in contacts])
 
 
 def message_row(recipient: str, language: str, kind: EmailKind, *, context: dict, template: str | None = None) -> dict:

@@ -1,6 +1,6 @@
 """SQLAlchemy models, one module per domain."""
 
-from listserver.models.bounces import BOUNCES, DeliveryReport, HygieneRun, ReportKind, ReportSource
+from listserver.models.bounces import BOUNCES, DeliveryReport, HygieneRun, ReportKind, ReportSource, RunOutcome
 from listserver.models.contacts import (
     AuditAction,
     AuditEntry,
@@ -22,7 +22,7 @@ from listserver.models.mail import EmailKind, OutboxMessage, OutboxStatus
 from listserver.models.users import ApiToken, Role, User
 
 __all__ = [
-    "BOUNCES", "DeliveryReport", "HygieneRun", "ReportKind", "ReportSource",
+    "BOUNCES", "DeliveryReport", "HygieneRun", "ReportKind", "ReportSource", "RunOutcome",
     "ApiToken", "AuditAction", "AuditEntry", "Frequency", "ConsentAction", "ConsentMethod", "ConsentRecord", "Contact",
     "ContactStatus", "Deliverability", "EmailKind", "Event", "EventKind", "Field", "Form", "FormVersion",
     "MailingList", "OutboxMessage", "OutboxStatus", "Role", "Subscription", "SubscriptionStatus", "Suppression",

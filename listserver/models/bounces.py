@@ -76,13 +76,31 @@ class DeliveryReport(Base):
     occurred_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
 
 
+class RunOutcome(enum.StrEnum):
+    """How a hygiene run ended (stored values)."""
+
+    RUNNING = "running"  # the lock: at most one row is running (a partial unique index)
+    DONE = "done"
+    FAILED = "failed"  # an error stopped it; what its batches committed stands and is counted
+    ABANDONED = "abandoned"  # killed: committed nothing for hygiene_stale_minutes, so the next run took over
+
+
 class HygieneRun(Base):
-    """One run of the hygiene rules: what each changed and why, or that it failed."""
+    """One run of the hygiene rules: what each changed and why, or that it failed.
+
+    Each batch's changes and its count in `summary` are committed together, so a run that stops
+    half way has counted exactly what it changed, and the next run finds only what is left.
+    """
 
     __tablename__ = "hygiene_run"
+    __table_args__ = (
+        sa.Index("uq_hygiene_run_running", "outcome", unique=True,
+                 postgresql_where=sa.text("outcome = 'running'"), sqlite_where=sa.text("outcome = 'running'")),
+    )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     started_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    progressed_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)  # its last commit
     finished_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
-    outcome: so.Mapped[str] = so.mapped_column(sa.String(20), default="running")  # running, done, failed
+    outcome: so.Mapped[str] = so.mapped_column(sa.String(20), default=RunOutcome.RUNNING)  # a RunOutcome
     summary: so.Mapped[dict] = so.mapped_column(default=dict)  # {rule: {"changed": n, "why": "..."}}

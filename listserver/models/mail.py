@@ -29,6 +29,8 @@ class EmailKind(enum.StrEnum):
     PREFERENCES_LINK = "preferences_link"
     DATA_EXPORT = "data_export"
     ERASE_REQUEST = "erase_request"
+    REPERMISSION = "repermission"  # the sunset's "still want our letters?" with a keep-me-subscribed button
+    DATA_CHECK = "data_check"  # "is this still right?" about old answers, with the preference-center link
 
 
 class OutboxMessage(Base):

@@ -1,4 +1,8 @@
-"""The subscriber's own controls: topics, frequency, pause, profile, unsubscribe, fresh links."""
+"""The subscriber's own controls: topics, frequency, pause, profile, unsubscribe, fresh links.
+
+Saving anything here is engagement (the sunset waits); only looking is not: mail scanners open
+every link of an email, the preference link in each footer too.
+"""
 
 from __future__ import annotations
 
@@ -84,6 +88,7 @@ def save_topics(session: so.Session, contact: Contact, wanted: set[int], frequen
     if frequency in Frequency.__members__.values() and frequency != contact.frequency:
         contact.frequency = Frequency(frequency)
         lifecycle.record_event(session, contact, EventKind.FREQUENCY_CHANGED, frequency=frequency)
+    lifecycle.note_engagement(contact)
     session.flush()
 
 
@@ -91,11 +96,13 @@ def pause(session: so.Session, contact: Contact, months: int, proof: lifecycle.P
     if months not in PAUSE_MONTHS:
         raise Invalid(f"pause for {', '.join(map(str, PAUSE_MONTHS))} months", field="months")
     lifecycle.pause(session, contact, utcnow() + dt.timedelta(days=30 * months), proof)
+    lifecycle.note_engagement(contact)
     session.flush()
 
 
 def resume(session: so.Session, contact: Contact, proof: lifecycle.Proof) -> None:
     lifecycle.resume(session, contact, proof)
+    lifecycle.note_engagement(contact)
     session.flush()
 
 
@@ -122,6 +129,7 @@ def save_profile(session: so.Session, contact: Contact, answers: Mapping[str, ob
         contact.quality_flags = saved.quality_flags
         lifecycle.record_event(session, contact, EventKind.PROFILE_UPDATED, fields=changed,
                                source=ConsentMethod.PREFERENCE_CENTER)
+    lifecycle.note_engagement(contact)
     session.flush()
     return {}
 

@@ -19,11 +19,16 @@ def upgrade() -> None:
     op.create_table('hygiene_run',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('started_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('progressed_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('outcome', sa.String(length=20), nullable=False),
     sa.Column('summary', sa.JSON(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_hygiene_run'))
     )
+    with op.batch_alter_table('hygiene_run', schema=None) as batch_op:
+        batch_op.create_index('uq_hygiene_run_running', ['outcome'], unique=True,
+                              postgresql_where=sa.text("outcome = 'running'"),
+                              sqlite_where=sa.text("outcome = 'running'"))
     op.create_table('delivery_report',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('source', sa.String(length=20), nullable=False),
@@ -69,4 +74,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_delivery_report_contact')
 
     op.drop_table('delivery_report')
+    with op.batch_alter_table('hygiene_run', schema=None) as batch_op:
+        batch_op.drop_index('uq_hygiene_run_running')
+
     op.drop_table('hygiene_run')

@@ -1,4 +1,4 @@
-"""What subscribers reach from their emails: preferences, unsubscribe, their data."""
+"""What subscribers reach from their emails: preferences, unsubscribe, keep me subscribed, their data."""
 
 from __future__ import annotations
 
@@ -195,6 +195,32 @@ def unsubscribe(token: str):
         g.form_language = contact.language
     return friendly(200, _("You are unsubscribed"), _("You will not receive these emails any more."),
                     template="public/unsubscribed.html", everything=False, preferences_url=preferences_url)
+
+
+@bp.get("/keep/<token>")
+def keep_page(token: str):
+    """The sunset email's button leads here; only the POST keeps them (mail scanners GET every link)."""
+    contact = _contact_or_problem(Purpose.KEEP_SUBSCRIBED, token)
+    return _no_store(make_response(render_template(
+        "public/keep_subscribed.html", ask=True, title=_("Still want our letters?"),
+        message=_("Press the button and we keep writing to you. If you do nothing, we stop in a few weeks."),
+        preferences_url=Links(_settings()).preferences(contact))))
+
+
+@bp.post("/keep/<token>")
+@limiter.limit("20/minute")
+def keep_subscribed(token: str):
+    contact = _contact_or_problem(Purpose.KEEP_SUBSCRIBED, token, lock=True)
+    kept = lifecycle.keep_subscribed(get_session(), contact, _proof(ConsentMethod.REPERMISSION_LINK))
+    get_session().commit()
+    preferences_url = Links(_settings()).preferences(contact)
+    if not kept:
+        return friendly(409, _("You are not subscribed"),
+                        _("To hear from us again, sign up on our form, or choose your topics here."),
+                        error="not_subscribed", template="public/keep_subscribed.html", ask=False,
+                        preferences_url=preferences_url)
+    return _no_store(friendly(200, _("You stay subscribed"), _("Thank you. We will keep writing to you."),
+                              template="public/keep_subscribed.html", ask=False, preferences_url=preferences_url))
 
 
 @bp.get("/data/<token>")

@@ -1,0 +1,243 @@
+"""The hygiene rules: whom each would change now, and the change, one batch of contacts at a time.
+
+A rule is a query for its candidates and an action on a batch of them. The batch is locked and the
+query asked again under the lock before anything changes, so a person who acted meanwhile (pressed
+the button, confirmed, signed up again) is left alone, and a run beside this one finds nothing
+left to do. Every statement covers a whole batch: none is run once per contact.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from listserver.contacts import lifecycle, queries
+from listserver.mail import outbox
+from listserver.models import (
+    Contact, ContactStatus, DeliveryReport, EmailKind, EventKind, OutboxMessage, ReportKind,
+)
+from listserver.settings import Settings
+
+S = ContactStatus
+MONTH = dt.timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The thresholds, from the settings (LISTSERVER_HYGIENE_*)."""
+
+    soft_bounces: int = 5
+    soft_bounce_days: int = 14
+    sunset_days: int = 180
+    sunset_grace_days: int = 30
+    purge_days: int = 30
+    data_check_months: int = 0  # 0: the data check is off
+    batch_size: int = 1000
+
+    @classmethod
+    def of(cls, settings: Settings) -> Policy:
+        return cls(settings.hygiene_soft_bounces, settings.hygiene_soft_bounce_days, settings.hygiene_sunset_days,
+                   settings.hygiene_sunset_grace_days, settings.hygiene_purge_days,
+                   settings.hygiene_data_check_months, max(1, settings.hygiene_batch_size))
+
+
+@dataclass
+class Done:
+    """What an action on one batch changed, and the mailbox copies of emails it deleted."""
+
+    changed: list[int] = field(default_factory=list)
+    emails_deleted: list[tuple[str, int]] = field(default_factory=list)  # (idempotency_key, id)
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    why: Callable[[Policy], str]  # said in each run's summary and in the preview
+    # The candidates' ids (a select of Contact.id) at `now`, for the database's dialect.
+    candidates: Callable[[Policy, dt.datetime, str], sa.Select]
+    act: Callable[[so.Session, list[int], Policy, dt.datetime], Done]
+    on: Callable[[Policy], bool] = lambda policy: True
+
+
+def _last_engaged():
+    # Confirming counts as engaging; very old contacts may predate last_engaged_at.
+    return sa.func.coalesce(Contact.last_engaged_at, Contact.confirmed_at, Contact.created_at)
+
+
+def _days_between(dialect: str, first, last):
+    if dialect == "postgresql":
+        return sa.extract("epoch", last - first) / 86400
+    return sa.func.julianday(last) - sa.func.julianday(first)
+
+
+# --- soft bounces ---------------------------------------------------------------------------------
+
+def _soft_bounced(policy: Policy, now: dt.datetime, dialect: str) -> sa.Select:
+    # Only SOFT counts: blocks, policy and reputation bounces (OTHER) and UNKNOWN never clean anyone.
+    # A delivery or an engagement after a soft bounce shows the address works: only later ones count.
+    at = sa.func.coalesce(DeliveryReport.occurred_at, DeliveryReport.received_at)
+    return (
+        sa.select(Contact.id)
+        .join(DeliveryReport, DeliveryReport.contact_id == Contact.id)
+        .where(Contact.status.in_((S.SUBSCRIBED, S.INACTIVE, S.PENDING)),
+               DeliveryReport.kind == ReportKind.SOFT,
+               sa.or_(Contact.last_delivered_at.is_(None), at > Contact.last_delivered_at),
+               sa.or_(Contact.last_engaged_at.is_(None), at > Contact.last_engaged_at))
+        .group_by(Contact.id)
+        .having(sa.func.count() >= policy.soft_bounces,
+                _days_between(dialect, sa.func.min(at), sa.func.max(at)) >= policy.soft_bounce_days)
+    )
+
+
+def _clean_soft_bounced(session: so.Session, ids: list[int], policy: Policy, now: dt.datetime) -> Done:
+    return Done(lifecycle.change_statuses(session, ids, S.CLEANED, _why_soft(policy)))
+
+
+def _why_soft(policy: Policy) -> str:
+    return (f"{policy.soft_bounces} soft bounces over {policy.soft_bounce_days} days or more, "
+            "with no delivery or engagement since the first")
+
+
+# --- sunset -----------------------------------------------------------------------------------------
+
+def _unanswered(policy: Policy, now: dt.datetime, dialect: str) -> sa.Select:
+    """Asked over the grace period ago, and no engagement since (the button counts as engagement)."""
+    return sa.select(Contact.id).where(
+        Contact.status == S.SUBSCRIBED,
+        Contact.repermission_asked_at < now - dt.timedelta(days=policy.sunset_grace_days),
+        _last_engaged() < Contact.repermission_asked_at,
+    )
+
+
+def _make_inactive(session: so.Session, ids: list[int], policy: Policy, now: dt.datetime) -> Done:
+    return Done(lifecycle.change_statuses(session, ids, S.INACTIVE, _why_inactive(policy)))
+
+
+def _why_inactive(policy: Policy) -> str:
+    return f"no answer and no engagement {policy.sunset_grace_days} days after the re-permission email"
+
+
+def _disengaged(policy: Policy, now: dt.datetime, dialect: str) -> sa.Select:
+    """Mailable, no engagement for sunset_days, and not asked since they last engaged."""
+    return (
+        queries.mailable(now).with_only_columns(Contact.id).order_by(None)
+        .where(_last_engaged() < now - dt.timedelta(days=policy.sunset_days),
+               sa.or_(Contact.repermission_asked_at.is_(None), Contact.repermission_asked_at <= _last_engaged()))
+    )
+
+
+def _ask_repermission(session: so.Session, ids: list[int], policy: Policy, now: dt.datetime) -> Done:
+    return _ask(session, ids, now, Contact.repermission_asked_at, EmailKind.REPERMISSION,
+                EventKind.REPERMISSION_ASKED, {"after_days": policy.sunset_days})
+
+
+def _ask(session: so.Session, ids: list[int], now: dt.datetime, asked_at: sa.Column, kind: EmailKind,
+         event: EventKind, data: dict) -> Done:
+    """Note the question on the contacts, queue its email to each and write it on their timelines."""
+    if not ids:
+        return Done()
+    asked = session.execute(
+        sa.update(Contact).where(Contact.id.in_(ids)).values({asked_at: now})
+        .returning(Contact.id, Contact.email, Contact.language).execution_options(synchronize_session=False)
+    ).all()
+    outbox.queue_emails(session, asked, kind, context={})
+    lifecycle.record_events(session, [{"contact_id": row.id, "kind": event, "data": data, "created_at": now}
+                                      for row in asked])
+    return Done([row.id for row in asked])
+
+
+# --- never confirmed ------------------------------------------------------------------------------
+
+def _never_confirmed(policy: Policy, now: dt.datetime, dialect: str) -> sa.Select:
+    # updated_at moves with each new sign-up of the address, so a fresh sign-up is never purged.
+    return sa.select(Contact.id).where(
+        Contact.confirmed_at.is_(None),
+        Contact.status.not_in((S.SUBSCRIBED, S.INACTIVE)),
+        Contact.updated_at < now - dt.timedelta(days=policy.purge_days),
+    )
+
+
+def _purge(session: so.Session, ids: list[int], policy: Policy, now: dt.datetime) -> Done:
+    """Their emails (which carry the address) go too, and the raw reports about them."""
+    if not ids:
+        return Done()
+    emails = session.execute(
+        sa.delete(OutboxMessage).where(OutboxMessage.contact_id.in_(ids))
+        .returning(OutboxMessage.idempotency_key, OutboxMessage.id).execution_options(synchronize_session=False)
+    ).all()
+    session.execute(sa.update(DeliveryReport).where(DeliveryReport.contact_id.in_(ids)).values(raw=None)
+                    .execution_options(synchronize_session=False))
+    return Done(lifecycle.purge(session, ids, reason="never confirmed"), [tuple(email) for email in emails])
+
+
+def _why_purge(policy: Policy) -> str:
+    return f"never confirmed, last signed up over {policy.purge_days} days ago: personal data deleted"
+
+
+# --- stale answers --------------------------------------------------------------------------------
+
+def _newest_answer(dialect: str):
+    """When the contact last answered a question (ISO text, as attribute_sources keeps it)."""
+    answer = sa.func.json_each(Contact.attribute_sources).table_valued("value")
+    if dialect == "postgresql":
+        at, skipped = answer.c.value.op("->>")("at"), answer.c.value.op("->>")("skipped")
+    else:
+        at, skipped = sa.func.json_extract(answer.c.value, "$.at"), sa.func.json_extract(answer.c.value, "$.skipped")
+    return sa.select(sa.func.max(at)).select_from(answer).where(skipped.is_(None)).scalar_subquery()
+
+
+def _stale_answers(policy: Policy, now: dt.datetime, dialect: str) -> sa.Select:
+    cutoff = now - policy.data_check_months * MONTH
+    return (
+        queries.mailable(now).with_only_columns(Contact.id).order_by(None)
+        .where(_newest_answer(dialect) < cutoff.isoformat(),
+               sa.or_(Contact.data_check_asked_at.is_(None), Contact.data_check_asked_at < cutoff))
+    )
+
+
+def _ask_data_check(session: so.Session, ids: list[int], policy: Policy, now: dt.datetime) -> Done:
+    return _ask(session, ids, now, Contact.data_check_asked_at, EmailKind.DATA_CHECK, EventKind.DATA_CHECK_ASKED,
+                {"after_months": policy.data_check_months})
+
+
+RULES = (
+    Rule("soft_bounces", _why_soft, _soft_bounced, _clean_soft_bounced),
+    # Before the question, so that nobody asked in this run is counted as not answering it.
+    Rule("sunset_inactive", _why_inactive, _unanswered, _make_inactive),
+    Rule("sunset_ask", lambda policy: f"no engagement for {policy.sunset_days} days: re-permission email",
+         _disengaged, _ask_repermission),
+    Rule("purge", _why_purge, _never_confirmed, _purge),
+    Rule("data_check", lambda policy: f"answers older than {policy.data_check_months} months: data check email",
+         _stale_answers, _ask_data_check, on=lambda policy: policy.data_check_months > 0),
+)
+
+
+def rules_on(policy: Policy) -> list[Rule]:
+    return [rule for rule in RULES if rule.on(policy)]
+
+
+def _dialect(session: so.Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def count(session: so.Session, rule: Rule, policy: Policy, now: dt.datetime) -> int:
+    """How many contacts the rule would change now."""
+    candidates = rule.candidates(policy, now, _dialect(session)).subquery()
+    return session.scalar(sa.select(sa.func.count()).select_from(candidates))
+
+
+def next_batch(session: so.Session, rule: Rule, policy: Policy, now: dt.datetime, after: int) -> list[int]:
+    """The rule's next candidates past the id `after`, in id order (nothing is locked yet)."""
+    query = rule.candidates(policy, now, _dialect(session)).where(Contact.id > after)
+    return list(session.scalars(query.order_by(Contact.id).limit(policy.batch_size)))
+
+
+def apply(session: so.Session, rule: Rule, policy: Policy, now: dt.datetime, batch: Sequence[int]) -> Done:
+    """Lock the batch, ask the rule again under the lock, and act on those still in it."""
+    session.execute(sa.select(Contact.id).where(Contact.id.in_(batch)).order_by(Contact.id).with_for_update())
+    still = list(session.scalars(rule.candidates(policy, now, _dialect(session)).where(Contact.id.in_(batch))))
+    return rule.act(session, still, policy, now)
