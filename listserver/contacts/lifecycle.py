@@ -32,7 +32,7 @@ from listserver.models import (
     SubscriptionStatus,
     Suppression,
 )
-from listserver.models._types import utcnow
+from listserver.models._types import UTCDateTime, utcnow
 
 S = ContactStatus
 
@@ -514,29 +514,31 @@ def keep_subscribed(session: so.Session, contact: Contact, proof: Proof) -> bool
     return True
 
 
-def purge(session: so.Session, contact_ids: Sequence[int], reason: str) -> list[int]:
-    """Delete never-confirmed contacts: profile, subscriptions, timeline. Their consent proof stays
-    without the person (no contact, IP or user agent), and one PURGED event says when and why. The
-    ids purged: a contact confirmed meanwhile is left alone."""
-    if not contact_ids:
-        return []
-    rows = session.execute(
-        sa.select(Contact.id, Contact.source_form_id)
-        .where(Contact.id.in_(contact_ids), Contact.confirmed_at.is_(None),
-               Contact.status.not_in((S.SUBSCRIBED, S.INACTIVE)))
-        .with_for_update()
-    ).all()
-    purged = [row.id for row in rows]
-    if not purged:
-        return []
+def purge(session: so.Session, contact_ids: Sequence[int] | sa.Select, reason: str) -> int:
+    """Delete never-confirmed contacts (ids, or a select of them): profile, subscriptions, timeline.
+    Their consent proof stays without the person (no contact, IP or user agent), and one PURGED event
+    each says when and why. How many were purged: a contact confirmed meanwhile is left alone."""
+    purged = sa.select(Contact.id).where(
+        Contact.id.in_(contact_ids), Contact.confirmed_at.is_(None), Contact.status.not_in((S.SUBSCRIBED, S.INACTIVE)),
+    ).correlate(None)
+    session.execute(purged.with_for_update())
     session.execute(sa.update(ConsentRecord).where(ConsentRecord.contact_id.in_(purged))
                     .values(contact_id=None, ip=None, user_agent=None).execution_options(synchronize_session=False))
     session.execute(sa.delete(Event).where(Event.contact_id.in_(purged)).execution_options(synchronize_session=False))
     session.execute(sa.delete(Subscription).where(Subscription.contact_id.in_(purged))
                     .execution_options(synchronize_session=False))
-    session.execute(sa.delete(Contact).where(Contact.id.in_(purged)).execution_options(synchronize_session=False))
-    now = utcnow()
-    session.connection().execute(_INSERT_EVENT, [
-        {"contact_id": None, "kind": EventKind.PURGED, "data": {"reason": reason, "form": row.source_form_id},
-         "created_at": now} for row in rows])
-    return purged
+    session.execute(Event.__table__.insert().from_select(
+        ["contact_id", "kind", "data", "created_at"],
+        sa.select(sa.null(), sa.literal(EventKind.PURGED.value), sa.literal({"reason": reason}, sa.JSON),
+                  sa.literal(utcnow(), UTCDateTime)).where(Contact.id.in_(purged))))
+    return session.execute(sa.delete(Contact).where(Contact.id.in_(purged))
+                           .execution_options(synchronize_session=False)).rowcount
+
+
+def record_event_for_each(session: so.Session, contact_ids: Sequence[int] | sa.Select, kind: EventKind,
+                          data: dict) -> None:
+    """The same timeline entry for each of these contacts (ids, or a select of them), in one statement."""
+    session.execute(Event.__table__.insert().from_select(
+        ["contact_id", "kind", "data", "created_at"],
+        sa.select(Contact.id, sa.literal(kind.value), sa.literal(data, sa.JSON), sa.literal(utcnow(), UTCDateTime))
+        .where(Contact.id.in_(contact_ids))))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 
 from flask import current_app
 
@@ -45,15 +46,16 @@ def run_rules(now: dt.datetime | None = None) -> HygieneRun | None:
             log.info("hygiene run not started: another run holds the lock")
             return None
         try:
+            last = rules.last_id(session)  # contacts signing up during the run are no rule's candidates
             for rule in on:
-                after = 0
-                while batch := rules.next_batch(session, rule, policy, now, after):
+                after, started = 0, time.monotonic()
+                while batch := rules.next_batch(session, rule, policy, now, after, last):
                     done = rules.apply(session, rule, policy, now, batch)
-                    runs.count(session, run, rule.name, len(done.changed))
+                    runs.count(session, run, rule.name, done.changed, time.monotonic() - started)
                     session.commit()
                     # Only once committed: a rollback must not leave emails on record without their copies.
                     transport.remove_mailbox_copies(settings.mail_dir, done.emails_deleted)
-                    after = batch[-1]
+                    after, started = batch.upto, time.monotonic()
         except Exception as exc:
             session.rollback()
             runs.finish(session, run, RunOutcome.FAILED, error=type(exc).__name__)

@@ -9,7 +9,7 @@ left to do. Every statement covers a whole batch: none is run once per contact.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -47,9 +47,9 @@ class Policy:
 
 @dataclass
 class Done:
-    """What an action on one batch changed, and the mailbox copies of emails it deleted."""
+    """How many contacts an action on one batch changed, and the mailbox copies of emails it deleted."""
 
-    changed: list[int] = field(default_factory=list)
+    changed: int = 0
     emails_deleted: list[tuple[str, int]] = field(default_factory=list)  # (idempotency_key, id)
 
 
@@ -59,8 +59,11 @@ class Rule:
     why: Callable[[Policy], str]  # said in each run's summary and in the preview
     # The candidates' ids (a select of Contact.id) at `now`, for the database's dialect.
     candidates: Callable[[Policy, dt.datetime, str], sa.Select]
-    act: Callable[[so.Session, list[int], Policy, dt.datetime], Done]
+    # Acts on a batch: a select of the ids still due (its rows locked), read again by each statement.
+    act: Callable[[so.Session, sa.Select, Policy, dt.datetime], Done]
     on: Callable[[Policy], bool] = lambda policy: True
+    # The contact id column, in `candidates`, that batches are ranges of.
+    key: sa.ColumnElement = field(default_factory=lambda: Contact.id)
 
 
 def _last_engaged():
@@ -79,22 +82,23 @@ def _days_between(dialect: str, first, last):
 def _soft_bounced(policy: Policy, now: dt.datetime, dialect: str) -> sa.Select:
     # Only SOFT counts: blocks, policy and reputation bounces (OTHER) and UNKNOWN never clean anyone.
     # A delivery or an engagement after a soft bounce shows the address works: only later ones count.
+    # Batches are ranges of the reports' contact_id: read through its index, a batch reads its own reports only.
     at = sa.func.coalesce(DeliveryReport.occurred_at, DeliveryReport.received_at)
     return (
-        sa.select(Contact.id)
-        .join(DeliveryReport, DeliveryReport.contact_id == Contact.id)
+        sa.select(DeliveryReport.contact_id.label("id"))
+        .join(Contact, Contact.id == DeliveryReport.contact_id)
         .where(Contact.status.in_((S.SUBSCRIBED, S.INACTIVE, S.PENDING)),
                DeliveryReport.kind == ReportKind.SOFT,
                sa.or_(Contact.last_delivered_at.is_(None), at > Contact.last_delivered_at),
                sa.or_(Contact.last_engaged_at.is_(None), at > Contact.last_engaged_at))
-        .group_by(Contact.id)
+        .group_by(DeliveryReport.contact_id)
         .having(sa.func.count() >= policy.soft_bounces,
                 _days_between(dialect, sa.func.min(at), sa.func.max(at)) >= policy.soft_bounce_days)
     )
 
 
-def _clean_soft_bounced(session: so.Session, ids: list[int], policy: Policy, now: dt.datetime) -> Done:
-    return Done(lifecycle.change_statuses(session, ids, S.CLEANED, _why_soft(policy)))
+def _clean_soft_bounced(session: so.Session, batch: sa.Select, policy: Policy, now: dt.datetime) -> Done:
+    return Done(len(lifecycle.change_statuses(session, session.scalars(batch).all(), S.CLEANED, _why_soft(policy))))
 
 
 def _why_soft(policy: Policy) -> str:
@@ -113,8 +117,9 @@ def _unanswered(policy: Policy, now: dt.datetime, dialect: str) -> sa.Select:
     )
 
 
-def _make_inactive(session: so.Session, ids: list[int], policy: Policy, now: dt.datetime) -> Done:
-    return Done(lifecycle.change_statuses(session, ids, S.INACTIVE, _why_inactive(policy)))
+def _make_inactive(session: so.Session, batch: sa.Select, policy: Policy, now: dt.datetime) -> Done:
+    return Done(len(lifecycle.change_statuses(session, session.scalars(batch).all(), S.INACTIVE,
+                                              _why_inactive(policy))))
 
 
 def _why_inactive(policy: Policy) -> str:
@@ -130,24 +135,22 @@ def _disengaged(policy: Policy, now: dt.datetime, dialect: str) -> sa.Select:
     )
 
 
-def _ask_repermission(session: so.Session, ids: list[int], policy: Policy, now: dt.datetime) -> Done:
-    return _ask(session, ids, now, Contact.repermission_asked_at, EmailKind.REPERMISSION,
+def _ask_repermission(session: so.Session, batch: sa.Select, policy: Policy, now: dt.datetime) -> Done:
+    return _ask(session, batch, now, Contact.repermission_asked_at, EmailKind.REPERMISSION,
                 EventKind.REPERMISSION_ASKED, {"after_days": policy.sunset_days})
 
 
-def _ask(session: so.Session, ids: list[int], now: dt.datetime, asked_at: sa.Column, kind: EmailKind,
+def _ask(session: so.Session, batch: sa.Select, now: dt.datetime, asked_at, kind: EmailKind,
          event: EventKind, data: dict) -> Done:
     """Note the question on the contacts, queue its email to each and write it on their timelines."""
-    if not ids:
-        return Done()
-    asked = session.execute(
-        sa.update(Contact).where(Contact.id.in_(ids)).values({asked_at: now})
-        .returning(Contact.id, Contact.email, Contact.language).execution_options(synchronize_session=False)
+    asked = session.scalars(
+        sa.update(Contact).where(Contact.id.in_(batch)).values({asked_at: now})
+        .returning(Contact.id).execution_options(synchronize_session=False)
     ).all()
-    outbox.queue_emails(session, asked, kind, context={})
-    lifecycle.record_events(session, [{"contact_id": row.id, "kind": event, "data": data, "created_at": now}
-                                      for row in asked])
-    return Done([row.id for row in asked])
+    if asked:
+        outbox.queue_emails(session, asked, kind, context={})
+        lifecycle.record_event_for_each(session, asked, event, data)
+    return Done(len(asked))
 
 
 # --- never confirmed ------------------------------------------------------------------------------
@@ -161,17 +164,15 @@ def _never_confirmed(policy: Policy, now: dt.datetime, dialect: str) -> sa.Selec
     )
 
 
-def _purge(session: so.Session, ids: list[int], policy: Policy, now: dt.datetime) -> Done:
+def _purge(session: so.Session, batch: sa.Select, policy: Policy, now: dt.datetime) -> Done:
     """Their emails (which carry the address) go too, and the raw reports about them."""
-    if not ids:
-        return Done()
     emails = session.execute(
-        sa.delete(OutboxMessage).where(OutboxMessage.contact_id.in_(ids))
+        sa.delete(OutboxMessage).where(OutboxMessage.contact_id.in_(batch))
         .returning(OutboxMessage.idempotency_key, OutboxMessage.id).execution_options(synchronize_session=False)
     ).all()
-    session.execute(sa.update(DeliveryReport).where(DeliveryReport.contact_id.in_(ids)).values(raw=None)
+    session.execute(sa.update(DeliveryReport).where(DeliveryReport.contact_id.in_(batch)).values(raw=None)
                     .execution_options(synchronize_session=False))
-    return Done(lifecycle.purge(session, ids, reason="never confirmed"), [tuple(email) for email in emails])
+    return Done(lifecycle.purge(session, batch, reason="never confirmed"), [tuple(email) for email in emails])
 
 
 def _why_purge(policy: Policy) -> str:
@@ -199,13 +200,13 @@ def _stale_answers(policy: Policy, now: dt.datetime, dialect: str) -> sa.Select:
     )
 
 
-def _ask_data_check(session: so.Session, ids: list[int], policy: Policy, now: dt.datetime) -> Done:
-    return _ask(session, ids, now, Contact.data_check_asked_at, EmailKind.DATA_CHECK, EventKind.DATA_CHECK_ASKED,
+def _ask_data_check(session: so.Session, batch: sa.Select, policy: Policy, now: dt.datetime) -> Done:
+    return _ask(session, batch, now, Contact.data_check_asked_at, EmailKind.DATA_CHECK, EventKind.DATA_CHECK_ASKED,
                 {"after_months": policy.data_check_months})
 
 
 RULES = (
-    Rule("soft_bounces", _why_soft, _soft_bounced, _clean_soft_bounced),
+    Rule("soft_bounces", _why_soft, _soft_bounced, _clean_soft_bounced, key=DeliveryReport.contact_id),
     # Before the question, so that nobody asked in this run is counted as not answering it.
     Rule("sunset_inactive", _why_inactive, _unanswered, _make_inactive),
     Rule("sunset_ask", lambda policy: f"no engagement for {policy.sunset_days} days: re-permission email",
@@ -230,14 +231,47 @@ def count(session: so.Session, rule: Rule, policy: Policy, now: dt.datetime) -> 
     return session.scalar(sa.select(sa.func.count()).select_from(candidates))
 
 
-def next_batch(session: so.Session, rule: Rule, policy: Policy, now: dt.datetime, after: int) -> list[int]:
-    """The rule's next candidates past the id `after`, in id order (nothing is locked yet)."""
-    query = rule.candidates(policy, now, _dialect(session)).where(Contact.id > after)
-    return list(session.scalars(query.order_by(Contact.id).limit(policy.batch_size)))
+# A batch is looked for among this many times batch_size ids: each statement reads a bounded stretch of
+# the contact table (an unbounded one lets PostgreSQL merge-join subscriptions from their first row,
+# again for every batch: minutes over a million contacts instead of seconds).
+WINDOW = 20
 
 
-def apply(session: so.Session, rule: Rule, policy: Policy, now: dt.datetime, batch: Sequence[int]) -> Done:
-    """Lock the batch, ask the rule again under the lock, and act on those still in it."""
-    session.execute(sa.select(Contact.id).where(Contact.id.in_(batch)).order_by(Contact.id).with_for_update())
-    still = list(session.scalars(rule.candidates(policy, now, _dialect(session)).where(Contact.id.in_(batch))))
-    return rule.act(session, still, policy, now)
+@dataclass(frozen=True)
+class Batch:
+    """The contacts with ids in (after, upto]; `due` of them are the rule's candidates."""
+
+    after: int
+    upto: int
+    due: int
+
+
+def last_id(session: so.Session) -> int:
+    return session.scalar(sa.select(sa.func.coalesce(sa.func.max(Contact.id), 0)))
+
+
+def next_batch(session: so.Session, rule: Rule, policy: Policy, now: dt.datetime, after: int,
+               last: int) -> Batch | None:
+    """The rule's next batch past the id `after`: at most batch_size candidates; None past the id `last`.
+
+    Nothing is locked yet, and no ids come to Python.
+    """
+    if after >= last:
+        return None
+    end = min(after + policy.batch_size * WINDOW, last)
+    first = (rule.candidates(policy, now, _dialect(session)).where(rule.key > after, rule.key <= end)
+             .order_by(rule.key).limit(policy.batch_size).subquery())
+    due, upto = session.execute(sa.select(sa.func.count(), sa.func.max(first.c.id))).one()
+    return Batch(after, upto if due == policy.batch_size else end, due)
+
+
+def apply(session: so.Session, rule: Rule, policy: Policy, now: dt.datetime, batch: Batch) -> Done:
+    """Lock the batch's candidates and act on them: each statement of the action reads the rule again,
+    so whoever no longer qualifies (they acted meanwhile) is left alone."""
+    if not batch.due:
+        return Done()
+    # correlate(None): the batch stands on its own inside statements about the same tables.
+    due = (rule.candidates(policy, now, _dialect(session))
+           .where(rule.key > batch.after, rule.key <= batch.upto).correlate(None))
+    session.execute(sa.select(Contact.id).where(Contact.id.in_(due)).order_by(Contact.id).with_for_update())
+    return rule.act(session, due, policy, now)

@@ -24,7 +24,7 @@ def start(session: so.Session, stale: dt.timedelta, rules: dict[str, str]) -> Hy
                     .where(HygieneRun.outcome == RunOutcome.RUNNING, HygieneRun.progressed_at < now - stale)
                     .values(outcome=RunOutcome.ABANDONED, finished_at=now))
     run = HygieneRun(started_at=now, progressed_at=now, outcome=RunOutcome.RUNNING,
-                     summary={name: {"changed": 0, "why": why} for name, why in rules.items()})
+                     summary={name: {"changed": 0, "why": why, "seconds": 0} for name, why in rules.items()})
     try:
         with session.begin_nested():
             session.add(run)
@@ -37,9 +37,12 @@ def running(session: so.Session) -> HygieneRun | None:
     return session.scalar(sa.select(HygieneRun).where(HygieneRun.outcome == RunOutcome.RUNNING))
 
 
-def count(session: so.Session, run: HygieneRun, rule: str, changed: int) -> None:
-    """Add a batch's changes to the summary; committed with the batch, so never lost nor counted twice."""
-    run.summary = {**run.summary, rule: {**run.summary[rule], "changed": run.summary[rule]["changed"] + changed}}
+def count(session: so.Session, run: HygieneRun, rule: str, changed: int, seconds: float) -> None:
+    """Add a batch's changes (and the time it took) to the summary; committed with the batch, so never
+    lost nor counted twice."""
+    entry = run.summary[rule]
+    run.summary = {**run.summary, rule: {**entry, "changed": entry["changed"] + changed,
+                                         "seconds": round(entry["seconds"] + seconds, 3)}}
     run.progressed_at = utcnow()
     session.flush()
 

@@ -66,8 +66,9 @@ class DeliveryReport(Base):
     # What it said, filled in when processed.
     kind: so.Mapped[str | None] = so.mapped_column(sa.String(20))  # a ReportKind
     contact_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("contact.id", ondelete="SET NULL"))
+    # Indexed: deleting an outbox message (an erasure, the purge) sets this to NULL in its reports.
     outbox_message_id: so.Mapped[int | None] = so.mapped_column(
-        sa.ForeignKey("outbox_message.id", ondelete="SET NULL"))
+        sa.ForeignKey("outbox_message.id", ondelete="SET NULL"), index=True)
     recipient_domain: so.Mapped[str | None] = so.mapped_column(sa.String(255))  # for list health by domain
     status: so.Mapped[str | None] = so.mapped_column(sa.String(20))  # RFC 3463 "5.1.1", or an SMTP code
     reason: so.Mapped[str | None] = so.mapped_column(sa.String(500))  # the diagnostic, address removed
@@ -103,4 +104,4 @@ class HygieneRun(Base):
     progressed_at: so.Mapped[dt.datetime] = so.mapped_column(UTCDateTime, default=utcnow)  # its last commit
     finished_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
     outcome: so.Mapped[str] = so.mapped_column(sa.String(20), default=RunOutcome.RUNNING)  # a RunOutcome
-    summary: so.Mapped[dict] = so.mapped_column(default=dict)  # {rule: {"changed": n, "why": "..."}}
+    summary: so.Mapped[dict] = so.mapped_column(default=dict)  # {rule: {"changed": n, "why": "...", "seconds": s}}

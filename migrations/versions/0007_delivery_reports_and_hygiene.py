@@ -54,6 +54,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_delivery_report_contact', ['contact_id', 'occurred_at'], unique=False)
         batch_op.create_index('ix_delivery_report_kind_occurred', ['kind', 'occurred_at'], unique=False)
         batch_op.create_index('ix_delivery_report_new', ['processed_at', 'id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_delivery_report_outbox_message_id'), ['outbox_message_id'], unique=False)
 
     with op.batch_alter_table('contact', schema=None) as batch_op:
         batch_op.add_column(sa.Column('last_delivered_at', sa.DateTime(timezone=True), nullable=True))
@@ -69,6 +70,7 @@ def downgrade() -> None:
         batch_op.drop_column('last_delivered_at')
 
     with op.batch_alter_table('delivery_report', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_delivery_report_outbox_message_id'))
         batch_op.drop_index('ix_delivery_report_new')
         batch_op.drop_index('ix_delivery_report_kind_occurred')
         batch_op.drop_index('ix_delivery_report_contact')

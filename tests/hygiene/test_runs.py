@@ -120,15 +120,17 @@ def test_two_runs_at_once_do_everything_once(app, session):
         people["sunset_inactive"], 1)
 
 
-def wait_for_a_waiting_statement(engine) -> None:
+def wait_for_a_waiting_statement(engine, process: subprocess.Popen | None = None) -> None:
     if not ON_POSTGRES:
         time.sleep(0.5)
         return
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as watcher:
-        for _ in range(300):
+        for _ in range(1500):
             if watcher.execute(sa.text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
                                        "AND wait_event_type = 'Lock'")).scalar():
                 return
+            if process is not None and process.poll() is not None:
+                raise AssertionError(f"the run ended: {process.stderr.read().decode()[-2000:]}")
             time.sleep(0.02)
     raise AssertionError("the run never waited for the locked row")
 
@@ -187,7 +189,7 @@ def test_a_run_killed_outright_half_way_is_taken_over_and_counts_once(app, make_
         process = subprocess.Popen([sys.executable, "-c", "from listserver.cli import main; main()", "hygiene", "run"],
                                    env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
-            wait_for_a_waiting_statement(engine)
+            wait_for_a_waiting_statement(engine, process)
         finally:
             process.send_signal(signal.SIGKILL)
             process.wait(10)
