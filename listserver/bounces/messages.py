@@ -37,7 +37,7 @@ BOUNDARY = re.compile(r"""boundary\s*=\s*(?:"([^"]{1,200})"|([^\s;"]{1,200}))"""
 CHARSET = re.compile(r"""charset\s*=\s*"?([\w.:-]{1,40})""", re.I)
 # An address starts at a token's start (the look-behind keeps the scan linear on junk).
 ADDRESS = re.compile(r"(?<![\w.!#$%&'*+/=?^`{|}~-])[\w.!#$%&'*+/=?^`{|}~-]{1,64}+@[\w-]{1,63}(?:\.[\w-]{1,63})+")
-RETURN_PATH = re.compile(rf"{tokens.RETURN_PATH_LOCAL}\+[\w.-]{{1,60}}@[\w-]{{1,63}}(?:\.[\w-]{{1,63}})+", re.I)
+RETURN_PATH = re.compile(rf"{tokens.RETURN_PATH_LOCAL}\+[\w.-]{{1,60}}@[\w-]{{1,63}}(?:\.[\w-]{{1,63}})*", re.I)
 RETURNED_MESSAGE_ID = re.compile(r"^message-id:[ \t]*(<[^<>\s]{1,250}>)", re.I | re.M)
 CONTINUED_REPLY = re.compile(r"([245]\d\d)[ -]([245]\.\d{1,3}\.\d{1,3}) ")
 TAG = re.compile(r"<[^<>]{0,2000}>")

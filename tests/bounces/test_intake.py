@@ -5,6 +5,7 @@ import threading
 import pytest
 import sqlalchemy as sa
 
+from listserver import tokens
 from listserver.bounces import intake
 from listserver.extensions import db
 from listserver.models import (
@@ -241,3 +242,17 @@ def test_a_made_up_bounce_mailed_to_us_cleans_nobody(app, subscriber, session, p
     assert contact_of(session, SUBSCRIBER).status == "subscribed"
     assert session.scalars(sa.select(DeliveryReport.contact_id)).all() == [None, None, None]
     assert timeline(session, EventKind.BOUNCED) == []
+
+
+def test_a_bounce_to_our_return_path_names_the_email_without_reading_the_rest(app, subscriber, session,
+                                                                               process_reports):
+    # The embedded default sends from localhost: its return path has no dot in the domain.
+    row = session.execute(sa.select(OutboxMessage).where(OutboxMessage.kind == EmailKind.LEAD_MAGNET)).scalar_one()
+    return_path = tokens.return_path(row.id, app.config["SETTINGS"])
+    assert return_path.endswith("@localhost")
+    raw = dsn(SUBSCRIBER, "5.1.1", "550 5.1.1 User unknown", "<not-in-the-headers@elsewhere>", "v1")
+    raw = raw.replace("Delivered-To: bounces@localhost", f"Delivered-To: {return_path}")
+    take_in(app, intake.Arrival(ReportSource.MAIL, "<v1@mx>", raw))
+    process_reports(app)
+    assert contact_of(session, SUBSCRIBER).status == "cleaned"
+    assert session.scalar(sa.select(DeliveryReport.outbox_message_id)) == row.id
