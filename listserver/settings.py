@@ -153,6 +153,7 @@ class Settings:
         if self.imap_tls not in ("starttls", "ssl"):
             raise SettingsError("LISTSERVER_IMAP_TLS must be starttls or ssl (the password never goes without TLS)")
         _check_hooks(self)
+        _check_hygiene(self)
         if self.production:
             missing = [name for name, value in (
                 ("LISTSERVER_SECRET_KEYS", self.secret_keys),
@@ -232,6 +233,16 @@ def _elliptic_curve_key(text: str) -> bool:
         return isinstance(load_der_public_key(_base64(text)), ec.EllipticCurvePublicKey)
     except (ValueError, UnsupportedAlgorithm):
         return False
+
+
+def _check_hygiene(settings: Settings) -> None:
+    # A negative age or count would make a rule apply to everyone at once.
+    for f in dataclasses.fields(settings):
+        if f.name.startswith(("hygiene_", "health_")) and getattr(settings, f.name) < 0:
+            raise SettingsError(f"LISTSERVER_{f.name.upper()} must not be negative")
+    for name in ("hygiene_soft_bounces", "hygiene_batch_size"):
+        if getattr(settings, name) < 1:
+            raise SettingsError(f"LISTSERVER_{name.upper()} must be at least 1")
 
 
 def _key_bits(key: str) -> float:

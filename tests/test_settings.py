@@ -90,3 +90,12 @@ def test_embedded_mode_starts_with_no_configuration_at_all(tmp_path):
                             env=clean_env(LISTSERVER_INSTANCE_PATH=str(tmp_path / "instance")), timeout=60)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "instance" / "listserver.sqlite").exists()
+
+
+@pytest.mark.parametrize(("name", "value", "says"), [
+    ("HYGIENE_SUNSET_DAYS", "-1", "must not be negative"), ("HEALTH_MAX_COMPLAINT_PERCENT", "-0.3", "must not be"),
+    ("HYGIENE_BATCH_SIZE", "0", "must be at least 1"), ("HYGIENE_SOFT_BOUNCES", "0", "must be at least 1"),
+])
+def test_a_hygiene_threshold_that_would_clean_everyone_at_once_is_refused_at_start(tmp_path, name, value, says):
+    with pytest.raises(SettingsError, match=f"LISTSERVER_{name} {says}"):
+        start({f"LISTSERVER_{name}": value}, tmp_path)

@@ -129,7 +129,7 @@ class Contact(Base):
     last_engaged_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
     # A receiving server took an email: the address works (not interest, so the sunset ignores it).
     last_delivered_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
-    # The sunset's re-permission email was queued; None again once they engage or answer.
+    # The sunset's re-permission email was queued. Engaging after it answers it; the button also empties it.
     repermission_asked_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)
     # The last "is this still right?" email about their answers.
     data_check_asked_at: so.Mapped[dt.datetime | None] = so.mapped_column(UTCDateTime)

@@ -1,6 +1,7 @@
 """How runs behave: the preview changes nothing; a second run, a run beside another and a run after one
 that was stopped half way change and count each thing once; every run leaves one summary."""
 
+import datetime as dt
 import json
 import os
 import signal
@@ -12,11 +13,13 @@ import time
 import pytest
 import sqlalchemy as sa
 
+from listserver import schedule
 from listserver.db import Base
 from listserver.extensions import db
+from listserver.hygiene import jobs
 from listserver.models import EmailKind, EventKind, HygieneRun, ReportKind, RunOutcome
 from listserver.models._types import utcnow
-from tests.conftest import ON_POSTGRES
+from tests.conftest import ON_POSTGRES, run_workers
 from tests.hygiene.people import (
     add_people, add_reports, ago, changed, cli, emails_of, events_of, run_hygiene, statuses,
 )
@@ -241,3 +244,19 @@ def test_someone_who_answers_while_the_run_reaches_them_is_left_alone(app, sessi
     running.join(30)
     assert changed(results[0])["sunset_inactive"] == 1
     assert statuses(session, [late, other]) == ["subscribed", "inactive"]
+
+
+def test_the_daily_job_hands_the_run_to_a_worker(app, session):
+    """The scheduler starts the job once a day at 03:30 UTC; a worker runs the rules and leaves the summary."""
+    quiet = add_people(app, 2, engaged_days_ago=200)
+    job = next(job for job in schedule.jobs_of(app) if job.name == "hygiene")
+    scheduler = schedule.Scheduler(app, [job])
+    day = dt.datetime(2026, 12, 2, tzinfo=dt.UTC)
+    scheduler.run_due(day.replace(hour=3))
+    assert session.scalar(sa.select(sa.func.count()).select_from(HygieneRun)) == 0  # not yet due
+    scheduler.run_due(day.replace(hour=3, minute=31))
+    scheduler.run_due(day.replace(hour=9))  # once a day
+    run_workers(app, jobs.run_hygiene.queue_name)
+    [run] = session.scalars(sa.select(HygieneRun))
+    assert run.outcome == RunOutcome.DONE and changed(run)["sunset_ask"] == 2
+    assert emails_of(session, quiet, EmailKind.REPERMISSION) == dict.fromkeys(quiet, 1)
