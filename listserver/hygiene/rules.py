@@ -28,21 +28,21 @@ MONTH = dt.timedelta(days=30)
 
 @dataclass(frozen=True)
 class Policy:
-    """The thresholds, from the settings (LISTSERVER_HYGIENE_*)."""
+    """The thresholds, from the settings (LISTSERVER_HYGIENE_*, where each is described)."""
 
-    soft_bounces: int = 5
-    soft_bounce_days: int = 14
-    sunset_days: int = 180
-    sunset_grace_days: int = 30
-    purge_days: int = 30
-    data_check_months: int = 0  # 0: the data check is off
-    batch_size: int = 1000
+    soft_bounces: int
+    soft_bounce_days: int
+    sunset_days: int
+    sunset_grace_days: int
+    purge_days: int
+    data_check_months: int  # 0: the data check is off
+    batch_size: int
 
     @classmethod
     def of(cls, settings: Settings) -> Policy:
         return cls(settings.hygiene_soft_bounces, settings.hygiene_soft_bounce_days, settings.hygiene_sunset_days,
                    settings.hygiene_sunset_grace_days, settings.hygiene_purge_days,
-                   settings.hygiene_data_check_months, max(1, settings.hygiene_batch_size))
+                   settings.hygiene_data_check_months, settings.hygiene_batch_size)
 
 
 @dataclass
