@@ -83,7 +83,9 @@ def _soft_bounced(policy: Policy, now: dt.datetime, dialect: str) -> sa.Select:
     # Only SOFT counts: blocks, policy and reputation bounces (OTHER) and UNKNOWN never clean anyone.
     # A delivery or an engagement after a soft bounce shows the address works: only later ones count.
     # Batches are ranges of the reports' contact_id: read through its index, a batch reads its own reports only.
+    # Bounces are counted per email: a provider reports each retry of one deferred email (Mailgun does).
     at = sa.func.coalesce(DeliveryReport.occurred_at, DeliveryReport.received_at)
+    emails = sa.func.count(sa.distinct(sa.func.coalesce(DeliveryReport.outbox_message_id, -DeliveryReport.id)))
     return (
         sa.select(DeliveryReport.contact_id.label("id"))
         .join(Contact, Contact.id == DeliveryReport.contact_id)
@@ -92,7 +94,7 @@ def _soft_bounced(policy: Policy, now: dt.datetime, dialect: str) -> sa.Select:
                sa.or_(Contact.last_delivered_at.is_(None), at > Contact.last_delivered_at),
                sa.or_(Contact.last_engaged_at.is_(None), at > Contact.last_engaged_at))
         .group_by(DeliveryReport.contact_id)
-        .having(sa.func.count() >= policy.soft_bounces,
+        .having(emails >= policy.soft_bounces,
                 _days_between(dialect, sa.func.min(at), sa.func.max(at)) >= policy.soft_bounce_days)
     )
 

@@ -11,6 +11,7 @@ from flask.cli import ScriptInfo
 from listserver.cli import main
 from listserver.extensions import db
 from listserver.hygiene import jobs
+from listserver.mail import outbox
 from listserver.models import (
     Contact,
     ContactStatus,
@@ -21,6 +22,7 @@ from listserver.models import (
     HygieneRun,
     MailingList,
     OutboxMessage,
+    OutboxStatus,
     ReportKind,
     ReportSource,
     Subscription,
@@ -68,6 +70,17 @@ def add_reports(app, contact_id: int | None, kind: ReportKind, days_ago: list[fl
              "outbox_message_id": outbox_message_id}
             for days in days_ago])
         session.commit()
+
+
+def add_email(app, contact_id: int) -> int:
+    """One email of ours, sent to the contact just now; its outbox id."""
+    with app.app_context(), db.session() as session:
+        row = outbox.message_row("reader@example-shop.net", "en", EmailKind.PREFERENCES_LINK, context={})
+        message_id = session.execute(sa.insert(OutboxMessage).returning(OutboxMessage.id),
+                                     {**row, "contact_id": contact_id, "status": OutboxStatus.SENT,
+                                      "sent_at": utcnow()}).scalar_one()
+        session.commit()
+        return message_id
 
 
 def set_columns(app, contact_ids: list[int], **values) -> None:

@@ -3,28 +3,14 @@ and blocks per receiving domain."""
 
 import json
 
-import sqlalchemy as sa
 
-from listserver.extensions import db
-from listserver.mail import outbox
-from listserver.models import EmailKind, OutboxMessage, OutboxStatus, ReportKind
-from listserver.models._types import utcnow
-from tests.hygiene.people import add_people, add_reports, cli
-
-
-def one_email_of_ours(app, contact_id: int) -> int:
-    with app.app_context(), db.session() as session:
-        row = outbox.message_row("reader@example-shop.net", "en", EmailKind.PREFERENCES_LINK, context={})
-        message_id = session.execute(sa.insert(OutboxMessage).returning(OutboxMessage.id),
-                                     {**row, "contact_id": contact_id, "status": OutboxStatus.SENT,
-                                      "sent_at": utcnow()}).scalar_one()
-        session.commit()
-        return message_id
+from listserver.models import ReportKind
+from tests.hygiene.people import add_email, add_people, add_reports, cli
 
 
 def test_the_report_gives_rates_against_the_limits_and_blocks_per_domain(app, runner):
     [person] = add_people(app, 1)
-    ours = one_email_of_ours(app, person)
+    ours = add_email(app, person)
     add_reports(app, person, ReportKind.DELIVERY, [1], outbox_message_id=ours)  # the same email: counted once
     add_reports(app, None, ReportKind.DELIVERY, [2] * 989, domain="gmail.com")  # a campaign sent through a provider
     add_reports(app, None, ReportKind.HARD, [3, 4, 5, 6], domain="gmail.com", status="5.1.1")

@@ -4,7 +4,7 @@ import sqlalchemy as sa
 
 from listserver.contacts import lifecycle
 from listserver.models import Contact, ContactStatus, Event, EventKind, ReportKind, Suppression
-from tests.hygiene.people import add_people, add_reports, ago, changed, run_hygiene, set_columns, statuses
+from tests.hygiene.people import add_email, add_people, add_reports, ago, changed, run_hygiene, set_columns, statuses
 
 
 def test_five_soft_bounces_over_two_weeks_clean_the_address(app, session):
@@ -21,6 +21,19 @@ def test_five_soft_bounces_over_two_weeks_clean_the_address(app, session):
     key = session.scalar(sa.select(Contact.email_key).where(Contact.id == full))
     assert session.scalar(sa.select(Suppression.reason).where(
         Suppression.email_hash == lifecycle.suppression_hash(key))) == "cleaned"
+
+
+def test_retries_of_one_email_count_as_one_soft_bounce(app, session):
+    """A provider reports each retry of a deferred email (Mailgun: a temporary failure per attempt):
+    two emails that met a full mailbox are two soft bounces, however many attempts each took."""
+    retried, five_emails = add_people(app, 2, engaged_days_ago=100)
+    first, second = add_email(app, retried), add_email(app, retried)
+    add_reports(app, retried, ReportKind.SOFT, [20, 19.9, 19.8], outbox_message_id=first)
+    add_reports(app, retried, ReportKind.SOFT, [5, 4.9], outbox_message_id=second)
+    for days in (20, 15, 10, 5, 1):
+        add_reports(app, five_emails, ReportKind.SOFT, [days], outbox_message_id=add_email(app, five_emails))
+    run_hygiene(app)
+    assert statuses(session, [retried, five_emails]) == ["subscribed", "cleaned"]
 
 
 def test_a_delivery_or_an_engagement_between_soft_bounces_starts_the_count_again(app, session):
