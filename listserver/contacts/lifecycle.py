@@ -24,6 +24,7 @@ from listserver.models import (
     Contact,
     ContactStatus,
     Deliverability,
+    DeliveryReport,
     Event,
     EventKind,
     Frequency,
@@ -489,8 +490,16 @@ def erase(session: so.Session, contact: Contact) -> None:
         .values(contact_id=None, ip=None, user_agent=None)
     )
     session.execute(sa.delete(Event).where(Event.contact_id == contact.id))
+    _forget_reports(session, [contact.id])
     _suppress(session, contact, reason="erased")
     session.delete(contact)
+
+
+def _forget_reports(session: so.Session, contact_ids: Sequence[int] | sa.Select) -> None:
+    """The raw delivery reports about these contacts go: bounces and providers' events quote the address.
+    What each said (kind, status, domain, the reason without addresses) stays, for list health."""
+    session.execute(sa.update(DeliveryReport).where(DeliveryReport.contact_id.in_(contact_ids)).values(raw=None)
+                    .execution_options(synchronize_session=False))
 
 
 def note_engagement(contact: Contact) -> None:
@@ -515,7 +524,7 @@ def keep_subscribed(session: so.Session, contact: Contact, proof: Proof) -> bool
 
 
 def purge(session: so.Session, contact_ids: Sequence[int] | sa.Select, reason: str) -> int:
-    """Delete never-confirmed contacts (ids, or a select of them): profile, subscriptions, timeline.
+    """Delete never-confirmed contacts (ids, or a select of them): profile, subscriptions, timeline, raw reports.
     Their consent proof stays without the person (no contact, IP or user agent), and one PURGED event
     each says when and why. How many were purged: a contact confirmed meanwhile is left alone."""
     purged = sa.select(Contact.id).where(
@@ -527,6 +536,7 @@ def purge(session: so.Session, contact_ids: Sequence[int] | sa.Select, reason: s
     session.execute(sa.delete(Event).where(Event.contact_id.in_(purged)).execution_options(synchronize_session=False))
     session.execute(sa.delete(Subscription).where(Subscription.contact_id.in_(purged))
                     .execution_options(synchronize_session=False))
+    _forget_reports(session, purged)
     session.execute(Event.__table__.insert().from_select(
         ["contact_id", "kind", "data", "created_at"],
         sa.select(sa.null(), sa.literal(EventKind.PURGED.value), sa.literal({"reason": reason}, sa.JSON),

@@ -167,13 +167,11 @@ def _never_confirmed(policy: Policy, now: dt.datetime, dialect: str) -> sa.Selec
 
 
 def _purge(session: so.Session, batch: sa.Select, policy: Policy, now: dt.datetime) -> Done:
-    """Their emails (which carry the address) go too, and the raw reports about them."""
+    """Their emails (which carry the address) go too."""
     emails = session.execute(
         sa.delete(OutboxMessage).where(OutboxMessage.contact_id.in_(batch))
         .returning(OutboxMessage.idempotency_key, OutboxMessage.id).execution_options(synchronize_session=False)
     ).all()
-    session.execute(sa.update(DeliveryReport).where(DeliveryReport.contact_id.in_(batch)).values(raw=None)
-                    .execution_options(synchronize_session=False))
     return Done(lifecycle.purge(session, batch, reason="never confirmed"), [tuple(email) for email in emails])
 
 

@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import sqlalchemy as sa
 
+from listserver.bounces import intake
 from listserver.contacts import lifecycle, queries
 from listserver.contacts.links import Links
 from listserver.extensions import db
@@ -15,9 +16,11 @@ from listserver.models import (
     ConsentMethod,
     ConsentRecord,
     Contact,
+    DeliveryReport,
     EmailKind,
     Event,
     OutboxMessage,
+    ReportSource,
     Subscription,
     Suppression,
 )
@@ -223,6 +226,23 @@ def test_erase_me_goes_through_the_mailbox_and_leaves_only_a_hash(app, client, s
     # The link is spent, and the preference link leads nowhere now.
     assert client.post(link).status_code == 404
     assert client.get(subscriber["preferences"]).status_code == 404
+
+
+def test_erase_me_forgets_the_raw_delivery_reports_that_name_the_address(app, client, subscriber, deliver, inbox,
+                                                                         session, process_reports):
+    with app.app_context(), db.session() as s:  # a provider's report about the person, as the hook stores it
+        event = {"type": "delivery", "email": ADDRESS, "timestamp": "2026-03-01T12:00:00Z"}
+        intake.receive(s, [intake.Arrival(ReportSource.WEBHOOK, "delivered-1", json.dumps(event))])
+        s.commit()
+    process_reports(app)
+    assert session.scalar(sa.select(DeliveryReport.contact_id)) == contact(session).id
+    token = subscriber["preferences"].rsplit("/", 1)[1]
+    client.post(f"/preferences/{token}/erase")
+    deliver(app)
+    assert client.post(inbox.link(inbox.to(ADDRESS)[0], "erase")).status_code == 200
+    [report] = session.scalars(sa.select(DeliveryReport)).all()
+    assert report.kind == "delivery" and report.contact_id is None
+    assert ADDRESS not in (report.raw or "")
 
 
 def test_every_email_has_list_unsubscribe_headers(app, subscriber, client, deliver, inbox):
