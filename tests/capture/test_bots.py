@@ -108,6 +108,15 @@ def test_per_address_limit_counts_coming_back(make_app, session):
     assert session.scalar(sa.select(sa.func.count(Event.id)).where(Event.kind == "submitted")) == 3
 
 
+def test_one_address_coming_back_does_not_use_up_anothers_limit(make_app, session):
+    client = make_app(ratelimit_address="1/hour", confirmations_per_day=10).test_client()
+    for address in ("often@example-shop.net", "other@example-shop.net"):
+        for name in ("Ann", "Bea"):  # the first sign-up is not counted, the second is the one allowed
+            page = client.post("/f/demo", data={"email": address, "_ts": stamp(client), "first_name": name})
+            assert "Check your inbox" in page.text and "data-challenge" not in page.text
+    assert session.scalar(sa.select(sa.func.count(OutboxMessage.id))) == 4
+
+
 def test_form_page_carries_a_hidden_honeypot_and_a_stamp(client):
     page = client.get("/f/demo").text
     assert re.search(r'<div class="hp" aria-hidden="true">', page)

@@ -4,6 +4,7 @@ shows the same steps done by a real browser."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import html
 import json
@@ -14,8 +15,10 @@ import time
 import pytest
 import sqlalchemy as sa
 from itsdangerous import TimestampSigner
+from limits.storage import storage_from_string
 
 from listserver.accounts import users
+from listserver.capture import bots
 from listserver.capture.bots import Guard
 from listserver.capture.challenge import ProofOfWork
 from listserver.cli import embedded
@@ -208,11 +211,7 @@ def test_a_solution_is_refused_when_expired_forged_or_spliced(app):
 
 def test_the_overview_counts_dropped_challenged_passed_and_failed_without_personal_data_in_logs(
         make_app, session, caplog):
-    app = make_app(ratelimit_ip="1/minute", smtp_host="", form_min_seconds=2)
-    with app.app_context(), db.session() as db_session:
-        embedded.ensure_demo(db_session)
-        users.create_user(db_session, "owner@example-shop.net", PASSWORD, "admin")
-        db_session.commit()
+    app = with_owner(make_app(ratelimit_ip="1/minute", smtp_host="", form_min_seconds=2))
     client = app.test_client()
     with caplog.at_level(logging.INFO, logger="listserver"):
         ts = stamp(client)
@@ -226,12 +225,62 @@ def test_the_overview_counts_dropped_challenged_passed_and_failed_without_person
                                      "_pow": solve(challenge_in(page.text))})  # passed
     lines = [r.getMessage() for r in caplog.records if "bot check" in r.getMessage()]
     assert len(lines) == 6 and not any("@" in line or "127.0.0.1" in line for line in lines)
+    assert bot_counts(client) == {"Dropped as certain bots": (1, 1), "Asked for one more step": (1, 1),
+                                  "Challenged": (2, 2), "Passed a challenge": (1, 1), "Failed a challenge": (1, 1)}
+
+
+def bot_counts(client) -> dict[str, tuple[int, int]]:
+    """The console overview's bot figures (today, last 7 days), as the owner (made by the caller) sees them."""
     login = client.get("/admin/login").text
     token = re.search(r'name="csrf_token"[^>]* value="([^"]+)"', login).group(1)
     client.post("/admin/login", data={"csrf_token": token, "email": "owner@example-shop.net", "password": PASSWORD})
     overview = client.get("/admin/")
     assert overview.status_code == 200
-    rows = {label: (int(today), int(week)) for label, today, week in re.findall(
+    return {label: (int(today), int(week)) for label, today, week in re.findall(
         r'<th scope="row">([^<(]+?) ?(?:\([^<]*\))?</th><td>(\d+)</td><td>(\d+)</td>', overview.text)}
-    assert rows == {"Dropped as certain bots": (1, 1), "Asked for one more step": (1, 1),
-                    "Challenged": (2, 2), "Passed a challenge": (1, 1), "Failed a challenge": (1, 1)}
+
+
+def with_owner(app):
+    with app.app_context(), db.session() as db_session:
+        embedded.ensure_demo(db_session)
+        users.create_user(db_session, "owner@example-shop.net", PASSWORD, "admin")
+        db_session.commit()
+    return app
+
+
+def test_the_weeks_bot_figures_include_the_days_before_today(make_app, redis_client):
+    app = with_owner(make_app(redis_url=REDIS_URL, smtp_host=""))
+    yesterday = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+    week_ago = yesterday - dt.timedelta(days=6)  # the 8th day back: no longer in the week
+    store = storage_from_string(REDIS_URL)  # as the counting of those days left it (the limits library's keys)
+    store.incr(bots._tally_key(yesterday, bots.Tally.DROPPED), 86400, amount=4)
+    store.incr(bots._tally_key(week_ago, bots.Tally.DROPPED), 86400, amount=50)
+    client = app.test_client()
+    client.post("/f/demo", data={"email": "bot@example-shop.net", "_ts": stamp(client), "_hp": "x"})
+    assert bot_counts(client)["Dropped as certain bots"] == (1, 5)
+
+
+def test_a_challenge_solved_while_the_limit_store_is_away_still_lets_her_in(make_app, session):
+    # Nothing listens on port 1: Redis is away. She was challenged just before; her work must count.
+    app = with_owner(make_app(redis_url="redis://127.0.0.1:1/0", smtp_host=""))
+    client = app.test_client()
+    solution = solve(Guard(app.config["SETTINGS"]).challenge().as_json())
+    page = client.post("/f/demo", data={"email": "patient@example-shop.net", "_ts": stamp(client),
+                                        "_pow": solution})
+    assert CHECK_INBOX in page.text and stored(session) == ["patient@example-shop.net"]
+    # Nor is anyone else challenged for want of a count: an outage must not cost sign-ups.
+    page = client.post("/f/demo", data={"email": "plain@example-shop.net", "_ts": stamp(client)})
+    assert CHECK_INBOX in page.text and "data-challenge" not in page.text
+    # The console does not make up figures it cannot read.
+    assert set(bot_counts(client).values()) == {(0, 0)}
+
+
+def test_every_person_who_does_the_work_gets_through_not_only_the_first(make_app, session):
+    client = make_app(ratelimit_ip="1/minute").test_client()
+    client.post("/f/demo", data={"email": "first@example-shop.net", "_ts": stamp(client)})
+    for name in ("ann", "bea"):
+        page = client.post("/f/demo", data={"email": f"{name}@example-shop.net", "_ts": stamp(client)})
+        assert "data-challenge" in page.text
+        passed = client.post("/f/demo", data=fields_of(page.text) | {"_pow": solve(challenge_in(page.text))})
+        assert CHECK_INBOX in passed.text
+    assert stored(session) == ["ann@example-shop.net", "bea@example-shop.net", "first@example-shop.net"]
