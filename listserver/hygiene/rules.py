@@ -18,7 +18,7 @@ import sqlalchemy.orm as so
 from listserver.contacts import lifecycle, queries
 from listserver.mail import outbox
 from listserver.models import (
-    Contact, ContactStatus, DeliveryReport, EmailKind, EventKind, OutboxMessage, ReportKind,
+    Contact, ContactStatus, DeliveryReport, EmailKind, EventKind, OutboxMessage, OutboxStatus, ReportKind,
 )
 from listserver.settings import Settings
 
@@ -111,11 +111,20 @@ def _why_soft(policy: Policy) -> str:
 # --- sunset -----------------------------------------------------------------------------------------
 
 def _unanswered(policy: Policy, now: dt.datetime, dialect: str) -> sa.Select:
-    """Asked over the grace period ago, and no engagement since (the button counts as engagement)."""
+    """Asked over the grace period ago, and no engagement since (the button counts as engagement).
+
+    Only a question that reached them counts: while its email waits for a relay, or after the relay
+    refused it (a block is never held against a person), nobody was asked. Someone marked asked with
+    no such email on record (by hand, by an import) is taken as asked.
+    """
+    question = (sa.select(OutboxMessage.status)
+                .where(OutboxMessage.contact_id == Contact.id, OutboxMessage.kind == EmailKind.REPERMISSION)
+                .order_by(OutboxMessage.id.desc()).limit(1).scalar_subquery())
     return sa.select(Contact.id).where(
         Contact.status == S.SUBSCRIBED,
         Contact.repermission_asked_at < now - dt.timedelta(days=policy.sunset_grace_days),
         _last_engaged() < Contact.repermission_asked_at,
+        sa.or_(question.is_(None), question == OutboxStatus.SENT),
     )
 
 

@@ -8,8 +8,10 @@ import sqlalchemy as sa
 from flask.cli import ScriptInfo
 
 from listserver.cli import main
+from listserver.extensions import db
 from listserver.models import (
-    ConsentMethod, ConsentRecord, Contact, ContactStatus, EmailKind, Event, EventKind, Suppression,
+    ConsentMethod, ConsentRecord, Contact, ContactStatus, EmailKind, Event, EventKind, OutboxMessage, OutboxStatus,
+    Suppression,
 )
 from listserver.models._types import utcnow
 from tests.conftest import SUBSCRIBER, contact_of
@@ -93,6 +95,21 @@ def test_engaging_after_the_question_is_an_answer_too(app, session):
     set_columns(app, [clicked], repermission_asked_at=ago(40), last_engaged_at=ago(35))  # clicked in a campaign
     assert changed(run_hygiene(app))["sunset_inactive"] == 0
     assert status_of(session, clicked) == ContactStatus.SUBSCRIBED
+
+
+def test_nobody_is_made_inactive_for_not_answering_a_question_that_never_reached_them(app, deliver, session):
+    waiting, refused, reached = add_people(app, 3, engaged_days_ago=200)
+    assert changed(run_hygiene(app))["sunset_ask"] == 3
+    with app.app_context(), db.session() as s:  # what the outbox records of a relay's answers
+        s.execute(sa.update(OutboxMessage).where(OutboxMessage.contact_id == waiting)  # 451: tried again later
+                  .values(attempts=5, next_attempt_at=ago(-1), last_error="451 4.3.0 try again later"))
+        s.execute(sa.update(OutboxMessage).where(OutboxMessage.contact_id == refused)  # refused for good: a block
+                  .values(status=OutboxStatus.FAILED, attempts=1, last_error="554 5.7.1 blocked"))
+        s.commit()
+    deliver(app)
+    set_columns(app, [waiting, refused, reached], repermission_asked_at=ago(31))
+    assert changed(run_hygiene(app))["sunset_inactive"] == 1
+    assert statuses(session, [waiting, refused, reached]) == ["subscribed", "subscribed", "inactive"]
 
 
 def test_inactive_people_leave_exports_unsuppressed_and_the_button_brings_them_back(app, client, runner, deliver,
