@@ -166,16 +166,22 @@ def _read(rows: Sequence) -> tuple[list[_Finding], dict[int, list[_Finding]]]:
             reports = []
         reports = reports or [Report(ReportKind.UNKNOWN, reason="nothing found in the report")]
         received = row.received_at if row.received_at.tzinfo else row.received_at.replace(tzinfo=dt.UTC)
-        found = [_Finding(row.id, source, r if r.occurred_at else _with_time(r, received)) for r in reports]
+        found = [_Finding(row.id, source, _storable(r, received)) for r in reports]
         findings.append(found[0])
         if len(found) > 1:
             extra[row.id] = found[1:]
     return findings + [f for more in extra.values() for f in more], extra
 
 
-def _with_time(report: Report, when: dt.datetime) -> Report:
-    return Report(report.kind, report.recipient, report.status, report.reason, report.message_ref, when,
-                  report.machine)
+def _storable(report: Report, received: dt.datetime) -> Report:
+    """The report with texts the database keeps, and a time (when it arrived, if it says none).
+
+    A reader passes on what the raw report only escapes (JSON's \\u0000, a MIME-encoded NUL): stored as it
+    is, such a report would fail its whole batch again and again, and hold up every report behind it.
+    """
+    return Report(report.kind, report.recipient and storable(report.recipient),
+                  report.status and storable(report.status), storable(report.reason or ""),
+                  report.message_ref and storable(report.message_ref), report.occurred_at or received, report.machine)
 
 
 def _tie(session: so.Session, findings: list[_Finding], settings: Settings) -> None:
