@@ -34,13 +34,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import psycopg
-
 from listserver import create_app, migrate
 from listserver.cli import embedded
 from listserver.extensions import db
 from listserver.hygiene import jobs
 from listserver.settings import Settings
+from submit_bench import drop_database, pg_connect, recreate_database  # the PostgreSQL helpers benches share
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -133,21 +132,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--database", default="listserver_hygiene_bench")
     parser.add_argument("--keep-db", action="store_true", help="leave the database in place afterwards")
     return parser.parse_args()
-
-
-def pg_connect(database: str) -> psycopg.Connection:
-    return psycopg.connect(host="127.0.0.1", port=5432, user="postgres", dbname=database, autocommit=True)
-
-
-def recreate_database(name: str) -> None:
-    with pg_connect("postgres") as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def drop_database(name: str) -> None:
-    with pg_connect("postgres") as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def generate(database: str, contacts: int) -> dict[str, int]:
