@@ -29,6 +29,7 @@ GMAIL_NO_SUCH_USER = (
               "found", HARD),
     ("5.4.4", "smtp; 554 5.4.4 [internal] Domain Lookup Failed", HARD),
     ("5.1.6", "smtp; 551 5.1.6 Recipient no longer on server", HARD),
+    ("5.0.0", "smtp; 550 5.0.0 RESOLVER.ADR.ExRecipNotFound", HARD),  # Exchange's verdict, all it says
     # ... and what MTAs say for it without a proper code.
     (None, "554 delivery error: dd This user doesn't have a yahoo.com account (anna@yahoo.com) [0] - "
            "mta1133.mail.bf1.yahoo.com", HARD),
@@ -81,6 +82,8 @@ GMAIL_NO_SUCH_USER = (
     ("5.1.8", "smtp; 553 5.1.8 <news@example.org>: Sender address rejected: Domain not found", OTHER),
     ("5.0.0", "smtp; 550 Sender verify failed", OTHER),
     (None, "554 5.7.1 <anna@example.net>: Relay access denied", OTHER),
+    # The status field says policy (X.7.0); the diagnostic's "no such mailbox" does not overrule it.
+    ("5.7.0", "smtp; 550 5.1.1 Recipient address rejected", OTHER),
     ("4.7.1", "smtp; 451 4.7.1 Greylisting in action, please come back later", OTHER),
     ("4.2.1", "smtp; 450 4.2.1 The user you are trying to contact is receiving mail too quickly", OTHER),
     ("5.0.0", "smtp; 550 Sender IP reverse lookup rejected", OTHER),
@@ -109,6 +112,14 @@ def test_words_in_the_address_or_host_do_not_make_a_block(local_part):
     assert classify("5.1.1", text) is HARD
     assert classify(None, f"host mx1.antispam-gateway.example.net[192.0.2.2] said: 550 <{local_part}@x.example> "
                           "No such user (in reply to RCPT TO command)") is HARD
+
+
+@pytest.mark.parametrize("link", ["https://help.example.net/kb/nonexistent", "www.example.net/kb/nonexistent",
+                                  "(http://www.example.net/kb/nonexistent)"])
+def test_words_in_a_help_link_do_not_make_a_dead_address(link):
+    # A help page's path says whatever its owner chose; read as words, it would clean a person.
+    assert classify("5.0.0", f"smtp; 550 Requested action not taken: mailbox unavailable, see {link}") is UNKNOWN
+    assert classify(None, f"550 Mailbox unavailable {link} for details") is UNKNOWN
 
 
 @pytest.mark.parametrize("status, text, hint, expected", [
