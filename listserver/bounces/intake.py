@@ -174,14 +174,16 @@ def _read(rows: Sequence) -> tuple[list[_Finding], dict[int, list[_Finding]]]:
 
 
 def _storable(report: Report, received: dt.datetime) -> Report:
-    """The report with texts the database keeps, and a time (when it arrived, if it says none).
+    """The report with texts the database keeps, and a time: when it arrived, if it says none or a later one
+    (a time ahead of ours would move the contact's last delivery or engagement past every bounce to come).
 
     A reader passes on what the raw report only escapes (JSON's \\u0000, a MIME-encoded NUL): stored as it
     is, such a report would fail its whole batch again and again, and hold up every report behind it.
     """
+    when = min(_aware(report.occurred_at), received) if report.occurred_at else received
     return Report(report.kind, report.recipient and storable(report.recipient),
                   report.status and storable(report.status), storable(report.reason or ""),
-                  report.message_ref and storable(report.message_ref), report.occurred_at or received, report.machine)
+                  report.message_ref and storable(report.message_ref), when, report.machine)
 
 
 def _tie(session: so.Session, findings: list[_Finding], settings: Settings) -> None:
