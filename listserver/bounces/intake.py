@@ -197,7 +197,7 @@ def _tie(session: so.Session, findings: list[_Finding], settings: Settings) -> N
     if wanted:
         for row in session.execute(
                 sa.select(OutboxMessage.id, OutboxMessage.idempotency_key, OutboxMessage.contact_id,
-                          OutboxMessage.sent_at, OutboxMessage.created_at)
+                          OutboxMessage.recipient, OutboxMessage.sent_at, OutboxMessage.created_at)
                 .where(OutboxMessage.id.in_(wanted))):
             if wanted[row.id] in (None, row.idempotency_key):  # a Message-ID must carry the row's own key
                 messages_by_id[row.id] = row
@@ -213,11 +213,20 @@ def _tie(session: so.Session, findings: list[_Finding], settings: Settings) -> N
         message = messages_by_id.get(finding.message_id)
         finding.message_id = message.id if message else None
         if message is not None and message.contact_id is not None:
-            finding.contact_id = message.contact_id  # the return path names the email, hence the person
             finding.sent_at = message.sent_at or message.created_at
+            if not _about_another_address(finding.report, message.recipient):
+                finding.contact_id = message.contact_id  # the return path names the email, hence the person
         elif finding.report.recipient:
             finding.contact_id = contacts_by_key.get(keys.get(finding.report.recipient))
         finding.sent_at = finding.sent_at or finding.report.occurred_at
+
+
+def _about_another_address(report: Report, recipient: str) -> bool:
+    """A bounce of our email that names another address: the email was forwarded, and a forwarding
+    target failed. It is not about the person's own address, so it is kept and acts on nobody."""
+    if report.kind not in BOUNCES or not report.recipient or report.recipient.lower() == recipient.lower():
+        return False
+    return lookup_key(report.recipient) != lookup_key(recipient)  # the same, spelt another way (IDNA, NFC)?
 
 
 def _message_of(ref: str | None, settings: Settings) -> tuple[int | None, str | None]:
@@ -307,15 +316,19 @@ def _note_latest(session: so.Session, column: sa.orm.InstrumentedAttribute, find
 
 
 def _not_heard_from_since(session: so.Session, hard: list[_Finding]) -> list[int]:
-    """The contacts of these hard bounces with no engagement or delivery after the bounced email left."""
+    """The contacts of these hard bounces who have not engaged since the bounced email left, and
+    had no email delivered since the bounce (a delivery before it may be of the bounced email
+    itself: a receiving server that takes an email and bounces it later)."""
     sent: dict[int, dt.datetime] = {}
+    bounced: dict[int, dt.datetime] = {}
     for f in hard:
         sent[f.contact_id] = min(sent.get(f.contact_id, f.sent_at), f.sent_at)
+        bounced[f.contact_id] = min(bounced.get(f.contact_id, f.report.occurred_at), f.report.occurred_at)
     heard = session.execute(
         sa.select(Contact.id, Contact.last_engaged_at, Contact.last_delivered_at).where(Contact.id.in_(sent))).all()
     return sorted(row.id for row in heard
-                  if not any(at is not None and _aware(at) > sent[row.id]
-                             for at in (row.last_engaged_at, row.last_delivered_at)))
+                  if not (row.last_engaged_at is not None and _aware(row.last_engaged_at) > sent[row.id])
+                  and not (row.last_delivered_at is not None and _aware(row.last_delivered_at) > bounced[row.id]))
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:

@@ -1,5 +1,8 @@
 """Reports in, people's statuses out: stored once, read by the workers, applied as the rules say."""
 
+import datetime as dt
+import email.utils
+import json
 import threading
 
 import pytest
@@ -256,3 +259,41 @@ def test_a_bounce_to_our_return_path_names_the_email_without_reading_the_rest(ap
     process_reports(app)
     assert contact_of(session, SUBSCRIBER).status == "cleaned"
     assert session.scalar(sa.select(DeliveryReport.outbox_message_id)) == row.id
+
+
+def test_a_bounce_of_a_forwarded_copy_is_not_about_the_persons_address(app, subscriber, session,
+                                                                        process_reports):
+    # Our email reached the address, which forwards to a dead mailbox elsewhere: the DSN names that one.
+    raw = dsn("old-team@elsewhere.example", "5.1.1", "550 5.1.1 User unknown",
+              message_id_of(session, EmailKind.LEAD_MAGNET), "fw1")
+    take_in(app, intake.Arrival(ReportSource.MAIL, "<fw1@mx>", raw))
+    process_reports(app)
+    assert contact_of(session, SUBSCRIBER).status == "subscribed"
+    report = session.scalars(sa.select(DeliveryReport)).one()
+    assert report.kind == "hard" and report.outbox_message_id is not None and report.contact_id is None
+
+
+def delivery(session, when: str, event_id: str) -> intake.Arrival:
+    event = {"type": "delivery", "email": SUBSCRIBER, "timestamp": when,
+             "message_id": message_id_of(session, EmailKind.LEAD_MAGNET)}
+    return intake.Arrival(ReportSource.WEBHOOK, event_id, json.dumps(event))
+
+
+def test_a_delivery_before_the_bounce_may_be_of_the_bounced_email_itself(app, subscriber, session,
+                                                                         process_reports):
+    # The receiving server took the email after we sent it, then bounced it (a DSN dated later).
+    took = delivery(session, dt.datetime.now(dt.UTC).isoformat(), "d1")
+    later = email.utils.format_datetime(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=60))
+    returned = bounce(session, "5.1.1", "550 5.1.1 User unknown")
+    returned = intake.Arrival(returned.source, returned.external_id,
+                              returned.raw.replace("Date: Tue, 1 Dec 2026 10:00:00 +0000", f"Date: {later}"))
+    take_in(app, took, returned)
+    process_reports(app)
+    assert contact_of(session, SUBSCRIBER).status == "cleaned"
+
+
+def test_a_delivery_after_the_bounce_shows_the_address_works(app, subscriber, session, process_reports):
+    take_in(app, delivery(session, dt.datetime.now(dt.UTC).isoformat(), "d2"),
+            bounce(session, "5.1.1", "550 5.1.1 User unknown"))
+    process_reports(app)
+    assert contact_of(session, SUBSCRIBER).status == "subscribed"
