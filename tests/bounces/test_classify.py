@@ -41,6 +41,7 @@ GMAIL_NO_SUCH_USER = (
     (None, "Unrouteable address", HARD),
     ("550", "Mailbox does not exist", HARD),
     ("5.0.0", "smtp; 550 Benutzer unbekannt", HARD),
+    ("5.0.0", "Recipient address rejected: User unknown", HARD),  # the field's class, no reply code
     (None, "550 Addressee unknown, relay=mx.example.net", OTHER),  # "relay": doubt goes to the safe side
     (None, "550 Addressee unknown", HARD),
     # Mailbox full, temporary failures, and a disabled account (see classify.CODES for why SOFT).
@@ -56,6 +57,12 @@ GMAIL_NO_SUCH_USER = (
     ("5.1.1", "smtp; 550 5.1.1 <anna@free.example>: Recipient address rejected: Mailbox disabled for this "
               "recipient", SOFT),
     ("4.0.0", "", SOFT),
+    # Temporary, however sure the words sound: a 4xx reply without a code, a 4.x.x field over a 550.
+    (None, "450 <anna@example.net>: Recipient address rejected: User unknown", SOFT),
+    ("4.1.1", "smtp; 550 User unknown", SOFT),
+    (421, "User unknown", SOFT),  # a provider's JSON gives the reply code as a number
+    ("5.4.7", "smtp; 550 5.4.7 Delivery time expired for unknown recipient", SOFT),  # routing trouble (X.4.X)
+    (None, "552 Requested mail action aborted", SOFT),  # RFC 5321: exceeded storage allocation
     ("450", "Try again later", SOFT),
     # Not about the address: blocks, listings, policy, reputation, rate limits, authentication, content.
     ("5.7.1", "smtp; 550 5.7.1 Service unavailable; Client host [192.0.2.9] blocked using zen.spamhaus.org", OTHER),
@@ -85,6 +92,7 @@ GMAIL_NO_SUCH_USER = (
     # The status field says policy (X.7.0); the diagnostic's "no such mailbox" does not overrule it.
     ("5.7.0", "smtp; 550 5.1.1 Recipient address rejected", OTHER),
     ("4.7.1", "smtp; 451 4.7.1 Greylisting in action, please come back later", OTHER),
+    ("4.7.1", "smtp; 451 4.7.1 Please try again later", OTHER),  # a policy deferral: no soft bounce of hers
     ("4.2.1", "smtp; 450 4.2.1 The user you are trying to contact is receiving mail too quickly", OTHER),
     ("5.0.0", "smtp; 550 Sender IP reverse lookup rejected", OTHER),
     ("5.7.1", "smtp; 550 5.7.1 Email rejected per DMARC policy for example.org", OTHER),
@@ -100,6 +108,7 @@ GMAIL_NO_SUCH_USER = (
     ("5.1.3", "smtp; 553 5.1.3 Bad recipient address syntax", UNKNOWN),
     (None, "", UNKNOWN),
     (None, "Thank you for your message", UNKNOWN),
+    ("5.0.0", "Delivery failed; retry limit reached", UNKNOWN),  # permanent: "retry" makes it no soft bounce
 ])
 def test_what_each_reply_means_for_the_address(status, text, expected):
     assert classify(status, text) is expected
@@ -152,6 +161,7 @@ def test_a_providers_verdict_only_makes_the_result_milder(status, text, hint, ex
     (None, "554 delivery error: dd This user doesn't have a yahoo.com account", "554"),
     (None, "nothing here, host 192.5.1.10.4 said", None),  # an IP address is no status code
     (None, None, None),
+    (550, None, "550"),
 ])
 def test_the_status_a_report_states(status, text, expected):
     assert read_status(status, text) == expected
