@@ -297,3 +297,28 @@ def test_a_delivery_after_the_bounce_shows_the_address_works(app, subscriber, se
             bounce(session, "5.1.1", "550 5.1.1 User unknown"))
     process_reports(app)
     assert contact_of(session, SUBSCRIBER).status == "subscribed"
+
+
+def test_a_bounce_without_a_date_keeps_what_it_says(app, subscriber, session, process_reports):
+    # No Date header: the time it arrived stands in, and nothing else of the report is lost.
+    arrival = bounce(session, "5.1.1", f"550 5.1.1 <{SUBSCRIBER}>: User unknown")
+    undated = intake.Arrival(arrival.source, arrival.external_id,
+                             arrival.raw.replace("Date: Tue, 1 Dec 2026 10:00:00 +0000\n", ""))
+    assert "Date:" not in undated.raw.split("\n\n")[0]
+    take_in(app, undated)
+    process_reports(app)
+    assert contact_of(session, SUBSCRIBER).status == "cleaned"
+    [bounced] = timeline(session, EventKind.BOUNCED)
+    assert bounced["type"] == "hard" and bounced["status"] == "5.1.1" and "<address>" in bounced["reason"]
+    report = session.scalars(sa.select(DeliveryReport)).one()
+    assert report.recipient_domain == "example-shop.net" and report.occurred_at is not None
+
+
+def test_bounces_of_an_email_from_before_she_engaged_and_a_later_one_together_clean_nobody(
+        app, subscriber, session, process_reports):
+    # In doubt, she stays: her click came after one of the bounced emails left.
+    take_in(app, bounce(session, "5.1.1", "550 5.1.1 User unknown", kind=EmailKind.CONFIRMATION, bounce_id="b1"),
+            bounce(session, "5.1.1", "550 5.1.1 User unknown", kind=EmailKind.LEAD_MAGNET, bounce_id="b2"))
+    process_reports(app)
+    assert contact_of(session, SUBSCRIBER).status == "subscribed"
+    assert [e["type"] for e in timeline(session, EventKind.BOUNCED)] == ["hard", "hard"]
