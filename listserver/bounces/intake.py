@@ -188,29 +188,25 @@ def _storable(report: Report, received: dt.datetime) -> Report:
 
 def _tie(session: so.Session, findings: list[_Finding], settings: Settings) -> None:
     """Find the outbox message and the contact each finding is about."""
-    wanted: dict[int, str | None] = {}  # outbox id -> the idempotency key the reference carried (None: VERP)
-    for finding in findings:
-        finding.message_id, key = _message_of(finding.report.message_ref, settings)
-        if finding.message_id is not None:
-            wanted[finding.message_id] = key
-    messages_by_id = {}
-    if wanted:
-        for row in session.execute(
-                sa.select(OutboxMessage.id, OutboxMessage.idempotency_key, OutboxMessage.contact_id,
-                          OutboxMessage.recipient, OutboxMessage.sent_at, OutboxMessage.created_at)
-                .where(OutboxMessage.id.in_(wanted))):
-            if wanted[row.id] in (None, row.idempotency_key):  # a Message-ID must carry the row's own key
-                messages_by_id[row.id] = row
+    claims = [_message_of(f.report.message_ref, settings) for f in findings]  # (outbox id, key it carried)
+    wanted = {message_id for message_id, _ in claims if message_id is not None}
+    rows = {row.id: row for row in session.execute(
+        sa.select(OutboxMessage.id, OutboxMessage.idempotency_key, OutboxMessage.contact_id,
+                  OutboxMessage.recipient, OutboxMessage.sent_at, OutboxMessage.created_at)
+        .where(OutboxMessage.id.in_(wanted)))} if wanted else {}
+    # Each report on its own: a Message-ID must carry its row's own key (a signed return path
+    # carries none), whatever another report of the batch says of the same email.
+    messages = [rows.get(message_id) if message_id in rows and key in (None, rows[message_id].idempotency_key)
+                else None for message_id, key in claims]
     # The address is looked up only for reports that name no email of ours (normalising it costs),
     # and only where the report is authenticated: anyone can mail our bounce address a made-up
     # "no such user" about anyone, so a bounce message acts only through the email it names.
-    keys = {f.report.recipient: lookup_key(f.report.recipient) for f in findings
-            if f.report.recipient and f.message_id not in messages_by_id and f.source in BY_ADDRESS}
+    keys = {f.report.recipient: lookup_key(f.report.recipient) for f, message in zip(findings, messages)
+            if f.report.recipient and message is None and f.source in BY_ADDRESS}
     contacts_by_key = dict(session.execute(
         sa.select(Contact.email_key, Contact.id).where(Contact.email_key.in_(set(keys.values()))))
         .all()) if keys else {}
-    for finding in findings:
-        message = messages_by_id.get(finding.message_id)
+    for finding, message in zip(findings, messages):
         finding.message_id = message.id if message else None
         if message is not None and message.contact_id is not None:
             finding.sent_at = message.sent_at or message.created_at

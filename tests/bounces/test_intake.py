@@ -322,3 +322,42 @@ def test_bounces_of_an_email_from_before_she_engaged_and_a_later_one_together_cl
     process_reports(app)
     assert contact_of(session, SUBSCRIBER).status == "subscribed"
     assert [e["type"] for e in timeline(session, EventKind.BOUNCED)] == ["hard", "hard"]
+
+
+def test_a_forged_report_beside_a_genuine_one_of_the_same_email_is_not_believed(app, subscriber, session,
+                                                                                process_reports):
+    # A real "mailbox full" to our signed return path, and in the same batch a made-up complaint
+    # naming that email's outbox id with a wrong key: the first does not vouch for the second.
+    row = session.execute(sa.select(OutboxMessage).where(OutboxMessage.kind == EmailKind.LEAD_MAGNET)).scalar_one()
+    genuine = dsn(SUBSCRIBER, "4.2.2", "452 4.2.2 Mailbox full", "<gone@elsewhere>", "g1").replace(
+        "Delivered-To: bounces@localhost", f"Delivered-To: {tokens.return_path(row.id, app.config['SETTINGS'])}")
+    forged = f"""From: abuse@attacker.example
+To: bounces@localhost
+Subject: complaint
+Message-ID: <forged@attacker.example>
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=feedback-report; boundary="A"
+
+--A
+Content-Type: message/feedback-report
+
+Feedback-Type: abuse
+Version: 1
+Original-Rcpt-To: {SUBSCRIBER}
+
+--A
+Content-Type: message/rfc822
+
+From: listserver <noreply@localhost>
+To: {SUBSCRIBER}
+Message-ID: <{"0" * 32}.{row.id}@localhost>
+
+Hello
+--A--
+"""
+    take_in(app, intake.Arrival(ReportSource.MAIL, "<forged@attacker.example>", forged),
+            intake.Arrival(ReportSource.MAIL, "<g1@mx>", genuine))
+    process_reports(app)
+    assert contact_of(session, SUBSCRIBER).status == "subscribed"
+    assert [e["type"] for e in timeline(session, EventKind.BOUNCED)] == ["soft"]
+    assert timeline(session, EventKind.COMPLAINED) == []
