@@ -19,25 +19,22 @@ run: $(VENV)/.installed
 # so two cores finish both in little more than the time of one. Each pass has its own Redis
 # database; the SQLite pass's report is printed after the PostgreSQL one's, and either failing
 # fails the command.
-# Each pass runs in two processes (pytest-xdist, a test file per process at a time), so four in all:
-# worker gw1 of a pass uses the Redis database below its gw0's (tests/conftest.py).
 SQLITE_PASS_REDIS ?= redis://127.0.0.1:6379/13
 SQLITE_PASS_LOG := $(VENV)/sqlite-pass.log
-PYTEST := $(BIN)/pytest -p no:cacheprovider -n 2 --dist loadfile
 test: $(VENV)/.installed services browser
 	@LISTSERVER_TEST_DATABASE=sqlite LISTSERVER_TEST_REDIS=$(SQLITE_PASS_REDIS) \
-		$(PYTEST) > $(SQLITE_PASS_LOG) 2>&1 & sqlite=$$!; \
+		$(BIN)/pytest -p no:cacheprovider > $(SQLITE_PASS_LOG) 2>&1 & sqlite=$$!; \
 	echo "== PostgreSQL pass (the SQLite pass runs beside it)"; \
-	$(PYTEST); postgres=$$?; \
+	$(BIN)/pytest -p no:cacheprovider; postgres=$$?; \
 	wait $$sqlite; sqlite_status=$$?; \
 	echo "== SQLite pass"; cat $(SQLITE_PASS_LOG); \
 	exit $$(( postgres || sqlite_status ))
 
 test-postgres: $(VENV)/.installed services browser
-	$(PYTEST)
+	$(BIN)/pytest -p no:cacheprovider
 
 test-sqlite: $(VENV)/.installed services browser
-	LISTSERVER_TEST_DATABASE=sqlite $(PYTEST)
+	LISTSERVER_TEST_DATABASE=sqlite $(BIN)/pytest -p no:cacheprovider
 
 $(VENV)/.installed: pyproject.toml uv.lock $(UV)
 	$(UV) sync --locked --extra test --python $(PYTHON) --quiet

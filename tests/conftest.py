@@ -37,12 +37,6 @@ from tests.chromium import CHROMIUM, CHROMIUM_ARGS, HostSite, Phone
 # Which database the suite runs against: the test command runs it once for each.
 DATABASE = os.environ.get("LISTSERVER_TEST_DATABASE", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("LISTSERVER_TEST_REDIS", "redis://127.0.0.1:6379/15")
-# Under pytest-xdist each worker process takes the database below its predecessor's (gw0 the
-# given one, gw1 the one below), so that tests which empty Redis never empty another's.
-_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
-if _WORKER:
-    _base, _, _number = REDIS_URL.rpartition("/")
-    REDIS_URL = f"{_base}/{int(_number) - _WORKER}"
 ON_POSTGRES = DATABASE.startswith("postgresql")
 
 # The world's DNS, faked at its edge by a real DNS server on loopback: these domains exist.
