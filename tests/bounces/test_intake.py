@@ -68,6 +68,41 @@ Message-ID: {original_message_id}
 """
 
 
+def complaint(recipient: str, original_message_id: str, report_id: str) -> str:
+    """An abuse report as a mailbox provider's feedback loop sends one (RFC 5965)."""
+    return f"""From: feedback@{report_id.partition("@")[2]}
+To: bounces@localhost
+Subject: complaint about message
+Message-ID: <{report_id}>
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=feedback-report; boundary="A"
+
+--A
+Content-Type: text/plain
+
+This is an email abuse report.
+
+--A
+Content-Type: message/feedback-report
+
+Feedback-Type: abuse
+User-Agent: SomeGenerator/1.0
+Version: 1
+Original-Rcpt-To: {recipient}
+
+--A
+Content-Type: message/rfc822
+
+From: listserver <noreply@localhost>
+To: {recipient}
+Subject: Here is what you asked for
+Message-ID: {original_message_id}
+
+Hello
+--A--
+"""
+
+
 def message_id_of(session, kind: EmailKind) -> str:
     row = session.execute(sa.select(OutboxMessage).where(OutboxMessage.kind == kind)).scalar_one()
     return f"<{row.idempotency_key}.{row.id}@localhost>"
@@ -133,37 +168,7 @@ def test_a_report_that_arrives_twice_counts_once(app, subscriber, session, proce
 
 
 def test_a_complaint_unsubscribes_from_everything_and_suppresses(app, subscriber, session, process_reports):
-    arf = f"""From: staff@hotmail.example
-To: bounces@localhost
-Subject: complaint about message
-Message-ID: <arf1@hotmail.example>
-MIME-Version: 1.0
-Content-Type: multipart/report; report-type=feedback-report; boundary="A"
-
---A
-Content-Type: text/plain
-
-This is an email abuse report.
-
---A
-Content-Type: message/feedback-report
-
-Feedback-Type: abuse
-User-Agent: SomeGenerator/1.0
-Version: 1
-Original-Rcpt-To: {SUBSCRIBER}
-
---A
-Content-Type: message/rfc822
-
-From: listserver <noreply@localhost>
-To: {SUBSCRIBER}
-Subject: Here is what you asked for
-Message-ID: {message_id_of(session, EmailKind.LEAD_MAGNET)}
-
-Hello
---A--
-"""
+    arf = complaint(SUBSCRIBER, message_id_of(session, EmailKind.LEAD_MAGNET), "arf1@hotmail.example")
     take_in(app, intake.Arrival(ReportSource.MAIL, "<arf1@hotmail.example>", arf))
     process_reports(app)
     contact = contact_of(session, SUBSCRIBER)
@@ -331,30 +336,7 @@ def test_a_forged_report_beside_a_genuine_one_of_the_same_email_is_not_believed(
     row = session.execute(sa.select(OutboxMessage).where(OutboxMessage.kind == EmailKind.LEAD_MAGNET)).scalar_one()
     genuine = dsn(SUBSCRIBER, "4.2.2", "452 4.2.2 Mailbox full", "<gone@elsewhere>", "g1").replace(
         "Delivered-To: bounces@localhost", f"Delivered-To: {tokens.return_path(row.id, app.config['SETTINGS'])}")
-    forged = f"""From: abuse@attacker.example
-To: bounces@localhost
-Subject: complaint
-Message-ID: <forged@attacker.example>
-MIME-Version: 1.0
-Content-Type: multipart/report; report-type=feedback-report; boundary="A"
-
---A
-Content-Type: message/feedback-report
-
-Feedback-Type: abuse
-Version: 1
-Original-Rcpt-To: {SUBSCRIBER}
-
---A
-Content-Type: message/rfc822
-
-From: listserver <noreply@localhost>
-To: {SUBSCRIBER}
-Message-ID: <{"0" * 32}.{row.id}@localhost>
-
-Hello
---A--
-"""
+    forged = complaint(SUBSCRIBER, f"<{'0' * 32}.{row.id}@localhost>", "forged@attacker.example")
     take_in(app, intake.Arrival(ReportSource.MAIL, "<forged@attacker.example>", forged),
             intake.Arrival(ReportSource.MAIL, "<g1@mx>", genuine))
     process_reports(app)
